@@ -1,0 +1,88 @@
+import type { Ctx, Next } from './internal/context.js';
+import { functionOption, objectOptions } from './internal/validate.js';
+import { PolicyBase, type PolicyContext } from './policy.js';
+import type { Outcome } from './retry.js';
+
+/** Options of {@link withFallback}. */
+export interface FallbackOptions {
+  /**
+   * Which thrown errors are replaced by the fallback. The caller's own abort never is.
+   * @default every error
+   */
+  readonly handle?: (error: unknown) => boolean;
+  /**
+   * Which returned values are replaced by the fallback (e.g. a 503 `Response`).
+   * @default none
+   */
+  readonly handleResult?: (value: unknown) => boolean;
+}
+
+/** Events of {@link FallbackPolicy}. */
+export interface FallbackEvents {
+  /** The fallback replaced a failure: a thrown `error` or a handled `value`. */
+  fallback: { readonly error?: unknown; readonly value?: unknown };
+}
+
+/** A fallback: a value, or a function of the failure that produces one. */
+export type Fallback<F> = F | ((outcome: Outcome, ctx: PolicyContext) => F | PromiseLike<F>);
+
+const OWNER = 'withFallback';
+
+/**
+ * Replaces a failure with a fallback value. Create it with {@link withFallback}.
+ *
+ * @example
+ * ```ts
+ * import { FallbackPolicy } from 'breakwater';
+ *
+ * const fallback = new FallbackPolicy<string[]>(() => []);
+ * ```
+ */
+export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
+  private readonly fallback: Fallback<F>;
+  private readonly handle: FallbackOptions['handle'];
+  private readonly handleResult: FallbackOptions['handleResult'];
+
+  constructor(fallback: Fallback<F>, options?: FallbackOptions) {
+    super();
+    const o = objectOptions<FallbackOptions>(OWNER, options);
+    this.fallback = fallback;
+    this.handle = functionOption(OWNER, 'handle', o.handle);
+    this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
+  }
+
+  /** @internal */
+  async run(ctx: Ctx, next: Next): Promise<unknown> {
+    let outcome: Outcome;
+    try {
+      const value = await next(ctx);
+      if (this.handleResult === undefined || !this.handleResult(value)) return value;
+      outcome = { value };
+    } catch (error) {
+      // The caller's own abort is an answer from the caller, not a failure to hide.
+      if (ctx.aborted || (this.handle !== undefined && !this.handle(error))) throw error;
+      outcome = { error };
+    }
+    if (this.listeners.fallback !== undefined) this.emit('fallback', outcome);
+    const fallback = this.fallback;
+    return typeof fallback === 'function' ? (fallback as (o: Outcome, c: PolicyContext) => unknown)(outcome, ctx) : fallback;
+  }
+}
+
+/**
+ * Creates a policy that answers with `fallback` when a call fails. `fallback`
+ * is a value, or a function `(outcome, ctx) => value | Promise<value>`. To
+ * fall back to a function itself, return it from a function.
+ *
+ * @example
+ * ```ts
+ * import { withFallback } from 'breakwater';
+ *
+ * const cached = withFallback((outcome) => ({ items: [], stale: true }));
+ * const result = await cached.execute(() => loadItems()); // { items, stale } | the fallback
+ * ```
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function withFallback<F>(fallback: Fallback<F>, options?: FallbackOptions): FallbackPolicy<F> {
+  return new FallbackPolicy(fallback, options);
+}

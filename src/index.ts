@@ -1,0 +1,26 @@
+export { wrap, PolicyBase, PolicyWrap } from './policy.js';
+export type { Policy, PolicyContext, WidenedBy } from './policy.js';
+export { Emitter } from './events.js';
+export type { Listener, Unsubscribe } from './events.js';
+export {
+  ResilienceError,
+  BrokenCircuitError,
+  IsolatedCircuitError,
+  BulkheadRejectedError,
+  TimeoutError,
+  RateLimitedError,
+} from './errors.js';
+export type {
+  BrokenCircuitErrorOptions,
+  BulkheadRejectedErrorOptions,
+  BulkheadRejectionReason,
+  TimeoutErrorOptions,
+  RateLimitedErrorOptions,
+} from './errors.js';
+export { retryWithBackoff, RetryPolicy } from './retry.js';
+export type { RetryOptions, RetryEvents, RetryBudgetLike, Outcome, GiveUpReason } from './retry.js';
+export type { Jitter } from './backoff.js';
+export { withTimeout, TimeoutPolicy } from './timeout.js';
+export type { TimeoutOptions, TimeoutEvents, TimeoutStrategy } from './timeout.js';
+export { withFallback, FallbackPolicy } from './fallback.js';
+export type { FallbackOptions, FallbackEvents, Fallback } from './fallback.js';

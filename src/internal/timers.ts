@@ -1,0 +1,38 @@
+/** setTimeout's largest delay; anything longer fires at once on every runtime. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
+/** A timer longer than MAX_TIMER, re-armed in steps so it neither overflows nor fires early. */
+class LongTimer {
+  handle: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    private readonly callback: () => void,
+    private left: number,
+  ) {
+    this.step();
+  }
+  private step(): void {
+    const ms = Math.min(this.left, MAX_TIMER);
+    this.left -= ms;
+    this.handle = setTimeout(() => (this.left > 0 ? this.step() : this.callback()), ms);
+  }
+}
+
+/** A handle from {@link startTimer}; `undefined` for a timer that never fires. */
+export type TimerHandle = ReturnType<typeof setTimeout> | LongTimer | undefined;
+
+/** setTimeout that takes any delay: > 2^31-1 ms is chained, `Infinity` never fires. */
+export function startTimer(callback: () => void, ms: number): TimerHandle {
+  if (ms <= MAX_TIMER) return setTimeout(callback, ms);
+  if (ms === Infinity) return undefined;
+  return new LongTimer(callback, ms);
+}
+
+export function stopTimer(timer: TimerHandle): void {
+  if (timer === undefined) return;
+  clearTimeout(timer instanceof LongTimer ? timer.handle : timer);
+}
+
+/** Milliseconds from a monotonic clock (fake timers in tests control it too). */
+export function now(): number {
+  return performance.now();
+}

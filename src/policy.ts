@@ -1,0 +1,148 @@
+import { Emitter } from './events.js';
+import { Ctx, invoke, type Next } from './internal/context.js';
+
+/**
+ * What `fn` receives from `execute`.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout } from 'breakwater';
+ *
+ * await withTimeout(5_000).execute((ctx) => fetch('https://example.com', { signal: ctx.signal }));
+ * ```
+ */
+export interface PolicyContext {
+  /**
+   * Aborts when the caller's signal aborts or an enclosing policy (a timeout,
+   * a hedge that lost) gives up on this call. Pass it on to fetch / your driver.
+   */
+  readonly signal: AbortSignal;
+  /** 1-based number of the current attempt of the nearest enclosing retry; 1 without one. */
+  readonly attempt: number;
+}
+
+/**
+ * Anything with this `execute` is a policy, the built-in ones and your own.
+ * `W` is what the policy may return instead of `fn`'s value (a fallback's type);
+ * `never` for most.
+ *
+ * @example
+ * ```ts
+ * import { wrap, type Policy } from 'breakwater';
+ *
+ * const logging: Policy = {
+ *   async execute(fn, signal) {
+ *     console.time('call');
+ *     try { return await fn({ signal: signal ?? new AbortController().signal, attempt: 1 }); }
+ *     finally { console.timeEnd('call'); }
+ *   },
+ * };
+ * const pipeline = wrap(logging);
+ * ```
+ */
+export interface Policy<W = never> {
+  /**
+   * Runs `fn` under this policy. Always returns a promise. If `signal` is
+   * already aborted, `fn` is not called and the promise rejects with
+   * `signal.reason`.
+   */
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W>;
+}
+
+/**
+ * Base of the built-in policies: events, and `execute` on top of an internal
+ * stage that `wrap` chains without allocating per call.
+ */
+export abstract class PolicyBase<E extends object = Record<never, never>, W = never> extends Emitter<E> implements Policy<W> {
+  execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W> {
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    return this.run(new Ctx(fn, 1, undefined, signal), invoke) as Promise<T | W>;
+  }
+
+  /**
+   * Runs the rest of the pipeline, `next`, under this policy.
+   * @internal
+   */
+  abstract run(ctx: Ctx, next: Next): Promise<unknown>;
+}
+
+/** The union of what a list of policies may return instead of `fn`'s value. */
+export type WidenedBy<P> = P extends Policy<infer W> ? W : never;
+
+/**
+ * Policies chained by {@link wrap}; a Policy itself, so wraps nest.
+ *
+ * @example
+ * ```ts
+ * import { wrap, retryWithBackoff, withTimeout } from 'breakwater';
+ *
+ * const pipeline = wrap(retryWithBackoff(), withTimeout(1_000));
+ * console.log(pipeline.policies.length); // 2
+ * ```
+ */
+export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
+  /** The policies, outermost first (nested wraps flattened). */
+  readonly policies: readonly Policy<unknown>[];
+  private readonly entry: Next;
+
+  constructor(policies: readonly Policy<unknown>[]) {
+    super();
+    const flat: Policy<unknown>[] = [];
+    for (const policy of policies) {
+      if (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function') {
+        throw new TypeError(`wrap: every argument must be a policy with an execute method, got ${String(policy)}`);
+      }
+      if (policy instanceof PolicyWrap) flat.push(...policy.policies);
+      else flat.push(policy);
+    }
+    this.policies = flat;
+    // Built once: each stage calls the next one, so a call through the
+    // pipeline allocates no closures for built-in policies.
+    let next: Next = invoke;
+    for (let i = flat.length - 1; i >= 0; i--) next = stage(flat[i]!, next);
+    this.entry = next;
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    if (next === invoke) return this.entry(ctx);
+    // Only reached when a wrap is driven by something other than wrap/execute.
+    let chained = next;
+    for (let i = this.policies.length - 1; i >= 0; i--) chained = stage(this.policies[i]!, chained);
+    return chained(ctx);
+  }
+}
+
+function stage(policy: Policy<unknown>, next: Next): Next {
+  if (policy instanceof PolicyBase) return (ctx) => policy.run(ctx, next);
+  // A user's own policy only knows execute(fn, signal): hand it the signal,
+  // and continue with whatever context it gives back.
+  return (ctx) => {
+    try {
+      return Promise.resolve(
+        policy.execute(
+          (inner) => next(new Ctx(ctx.fn, inner?.attempt ?? ctx.attempt, undefined, inner?.signal ?? ctx.signal)),
+          ctx.signal,
+        ),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+}
+
+/**
+ * Chains policies into one: the first is outermost, `fn` runs inside the last
+ * (the order of Polly and cockatiel). `wrap()` with no policies runs `fn` directly.
+ *
+ * @example
+ * ```ts
+ * import { wrap, withFallback, retryWithBackoff, withTimeout } from 'breakwater';
+ *
+ * const pipeline = wrap(withFallback(null), retryWithBackoff({ maxRetries: 2 }), withTimeout(2_000));
+ * const user = await pipeline.execute(({ signal }) => fetch('https://api.example.com/user', { signal }).then((r) => r.json()));
+ * ```
+ */
+export function wrap<const P extends readonly Policy<any>[]>(...policies: P): PolicyWrap<WidenedBy<P[number]>> {
+  return new PolicyWrap(policies);
+}

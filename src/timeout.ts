@@ -1,0 +1,110 @@
+import { TimeoutError } from './errors.js';
+import type { Ctx, Next } from './internal/context.js';
+import { startTimer, stopTimer } from './internal/timers.js';
+import { enumOption, numberOption, objectOptions } from './internal/validate.js';
+import { PolicyBase } from './policy.js';
+
+/**
+ * `'aggressive'` rejects at the deadline whatever `fn` does; `'cooperative'`
+ * aborts `ctx.signal` at the deadline and waits for `fn` to settle.
+ */
+export type TimeoutStrategy = 'aggressive' | 'cooperative';
+
+/** Options of {@link withTimeout}. */
+export interface TimeoutOptions {
+  /**
+   * `'aggressive'` rejects with `TimeoutError` at the deadline; `'cooperative'` only aborts
+   * `ctx.signal` and waits: a value is returned, an error becomes `TimeoutError` (with it as `cause`).
+   * @default 'aggressive'
+   */
+  readonly strategy?: TimeoutStrategy;
+}
+
+/** Events of {@link TimeoutPolicy}. */
+export interface TimeoutEvents {
+  /** A call passed its deadline of `timeout` ms. */
+  timeout: { readonly timeout: number };
+}
+
+const OWNER = 'withTimeout';
+
+/**
+ * Bounds how long a call may take. Create it with {@link withTimeout}.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutPolicy } from 'breakwater';
+ *
+ * const timeout = new TimeoutPolicy(2_000, { strategy: 'cooperative' });
+ * ```
+ */
+export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
+  /** The timeout in ms. */
+  readonly timeout: number;
+  /** The strategy in force. */
+  readonly strategy: TimeoutStrategy;
+
+  constructor(ms: number, options?: TimeoutOptions) {
+    super();
+    if (ms === undefined) throw new TypeError(`${OWNER}: "ms" is required`);
+    this.timeout = numberOption(OWNER, 'ms', ms, 0, { infinite: true });
+    const o = objectOptions<TimeoutOptions>(OWNER, options);
+    this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    if (this.timeout === Infinity) return next(ctx);
+    const inner = ctx.fork();
+    const scope = inner.scope!;
+    const aggressive = this.strategy === 'aggressive';
+    return new Promise((resolve, reject) => {
+      let timedOut: TimeoutError | undefined;
+      // The TimeoutError is built only when the deadline passes: most calls never need it.
+      const timer = startTimer(() => {
+        timedOut = new TimeoutError(undefined, { timeout: this.timeout });
+        scope.abort(timedOut);
+        if (this.listeners.timeout !== undefined) this.emit('timeout', { timeout: this.timeout });
+        if (aggressive) {
+          scope.release();
+          reject(timedOut);
+        }
+      }, this.timeout);
+      next(inner).then(
+        (value) => {
+          // Aggressive and late: the caller has its TimeoutError already.
+          if (timedOut !== undefined && aggressive) return;
+          stopTimer(timer);
+          scope.release();
+          resolve(value);
+        },
+        (error: unknown) => {
+          // Aggressive and late: swallowed here, so an abandoned call never
+          // becomes an unhandled rejection.
+          if (timedOut !== undefined && aggressive) return;
+          stopTimer(timer);
+          scope.release();
+          if (timedOut === undefined || error === timedOut) reject(error);
+          else reject(new TimeoutError(undefined, { timeout: this.timeout, cause: error }));
+        },
+      );
+    });
+  }
+}
+
+/**
+ * Creates a policy that gives up on a call after `ms` milliseconds, aborting
+ * `ctx.signal` with a `TimeoutError`.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout } from 'breakwater';
+ *
+ * const timeout = withTimeout(2_000);
+ * const res = await timeout.execute(({ signal }) => fetch('https://api.example.com', { signal }));
+ * ```
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function withTimeout(ms: number, options?: TimeoutOptions): TimeoutPolicy {
+  return new TimeoutPolicy(ms, options);
+}
