@@ -54,6 +54,9 @@ export interface Policy<W = never> {
  * stage that `wrap` chains without allocating per call.
  */
 export abstract class PolicyBase<E extends object = Record<never, never>, W = never> extends Emitter<E> implements Policy<W> {
+  /** Type-only: what this policy may return instead of `fn`'s value. No runtime field. */
+  declare readonly '~widen': [W];
+
   execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     return this.run(new Ctx(fn, 1, undefined, signal), invoke) as Promise<T | W>;
@@ -67,7 +70,8 @@ export abstract class PolicyBase<E extends object = Record<never, never>, W = ne
 }
 
 /** The union of what a list of policies may return instead of `fn`'s value. */
-export type WidenedBy<P> = P extends Policy<infer W> ? W : never;
+// Read from a type-only field: TypeScript cannot infer `W` back from a generic `execute`.
+export type WidenedBy<P> = P extends { readonly '~widen': [infer W] } ? W : never;
 
 /**
  * Policies chained by {@link wrap}; a Policy itself, so wraps nest.
