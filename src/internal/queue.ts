@@ -1,0 +1,67 @@
+/** The links a node carries itself, so the queue allocates nothing per entry. */
+export interface Linked<N> {
+  prev: N | undefined;
+  next: N | undefined;
+}
+
+/**
+ * An intrusive doubly-linked FIFO. Enqueue, dequeue and removal of any node
+ * (a waiter that aborted or timed out) are O(1): no `Array#shift`, which is
+ * O(n) and turns a drain of n waiters into O(n²), and no scan to find a node.
+ * A node belongs to at most one queue at a time.
+ */
+export class LinkedQueue<N extends Linked<N>> {
+  private head: N | undefined = undefined;
+  private tail: N | undefined = undefined;
+  private count = 0;
+
+  /** Nodes in the queue. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The oldest node, left in place. */
+  peek(): N | undefined {
+    return this.head;
+  }
+
+  /** Appends `node`, which must not be in a queue. */
+  push(node: N): void {
+    node.prev = this.tail;
+    node.next = undefined;
+    if (this.tail === undefined) this.head = node;
+    else this.tail.next = node;
+    this.tail = node;
+    this.count++;
+  }
+
+  /** Removes and returns the oldest node. */
+  shift(): N | undefined {
+    const node = this.head;
+    if (node === undefined) return undefined;
+    this.head = node.next;
+    if (this.head === undefined) this.tail = undefined;
+    else this.head.prev = undefined;
+    node.next = undefined;
+    this.count--;
+    return node;
+  }
+
+  /** Whether `node` is in this queue (a node is linked, or is the head, exactly while queued). */
+  has(node: N): boolean {
+    return node.prev !== undefined || this.head === node;
+  }
+
+  /** Unlinks `node` wherever it is; `false` if it was not queued (already dequeued or removed). */
+  remove(node: N): boolean {
+    if (!this.has(node)) return false;
+    if (node.prev === undefined) this.head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === undefined) this.tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+    this.count--;
+    return true;
+  }
+}
