@@ -24,3 +24,7 @@ export { withTimeout, TimeoutPolicy } from './timeout.js';
 export type { TimeoutOptions, TimeoutEvents, TimeoutStrategy } from './timeout.js';
 export { withFallback, FallbackPolicy } from './fallback.js';
 export type { FallbackOptions, FallbackEvents, Fallback } from './fallback.js';
+export { hedge, HedgePolicy } from './hedge.js';
+export type { HedgeOptions, HedgeEvents } from './hedge.js';
+export { RetryBudget } from './retry-budget.js';
+export type { RetryBudgetOptions, RetryBudgetStats } from './retry-budget.js';

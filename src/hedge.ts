@@ -1,0 +1,259 @@
+import type { Ctx, Next } from './internal/context.js';
+import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
+import { functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { PolicyBase } from './policy.js';
+import type { Outcome, RetryBudgetLike } from './retry.js';
+
+/** Options of {@link hedge}. */
+export interface HedgeOptions {
+  /**
+   * How long to wait for an answer before starting another attempt, in ms: a number, or
+   * `(attempt) => ms` where `attempt` is the number of the attempt last started (1 for the
+   * wait after the first). `0` starts every attempt at once; `Infinity` hedges only on failure.
+   * Required: a good value sits near the latency percentile you want to cut, e.g. p95.
+   */
+  readonly delay: number | ((attempt: number) => number);
+  /**
+   * Extra attempts allowed after the first, so at most `maxHedges + 1` run.
+   * @default 1
+   */
+  readonly maxHedges?: number;
+  /**
+   * Which thrown errors count as failures: a failed attempt starts the next hedge at once and
+   * never wins. An error this rejects is an answer: it wins the race and is rethrown.
+   * @default every error
+   */
+  readonly handle?: (error: unknown) => boolean;
+  /**
+   * Which returned values count as failures (e.g. a 503 `Response`).
+   * @default none
+   */
+  readonly handleResult?: (value: unknown) => boolean;
+  /**
+   * A shared `RetryBudget`: every hedge is a retry for it and is not started when it refuses.
+   * @default undefined
+   */
+  readonly budget?: RetryBudgetLike;
+}
+
+/** Events of {@link HedgePolicy}. */
+export interface HedgeEvents {
+  /**
+   * Attempt number `attempt` (2 or more) started, `delay` ms after the one before it;
+   * `delay` is 0 when it started at once because the one before failed.
+   */
+  hedge: { readonly attempt: number; readonly delay: number };
+}
+
+const OWNER = 'hedge';
+
+/**
+ * Hedged requests: when an answer is slow, start another attempt and take the
+ * first acceptable one. Create it with {@link hedge}.
+ *
+ * @example
+ * ```ts
+ * import { HedgePolicy } from 'breakwater';
+ *
+ * const hedged = new HedgePolicy({ delay: 150, maxHedges: 2 });
+ * ```
+ */
+export class HedgePolicy extends PolicyBase<HedgeEvents> {
+  /** Extra attempts allowed after the first. */
+  readonly maxHedges: number;
+  /** @internal */ readonly delayOf: (attempt: number) => number;
+  /** @internal */ readonly handle: HedgeOptions['handle'];
+  /** @internal */ readonly handleResult: HedgeOptions['handleResult'];
+  /** @internal */ readonly budget: RetryBudgetLike | undefined;
+
+  constructor(options: HedgeOptions) {
+    super();
+    const o = objectOptions<HedgeOptions>(OWNER, options);
+    if (o.delay === undefined) throw new TypeError(`${OWNER}: option "delay" is required`);
+    if (typeof o.delay === 'function') {
+      const fn = o.delay;
+      // A NaN or negative delay from the function means "now".
+      this.delayOf = (attempt) => {
+        const ms = fn(attempt);
+        return ms >= 0 ? ms : 0;
+      };
+    } else {
+      const ms = numberOption(OWNER, 'delay', o.delay, 0, { infinite: true });
+      this.delayOf = () => ms;
+    }
+    this.maxHedges = numberOption(OWNER, 'maxHedges', o.maxHedges, 1, { integer: true });
+    this.handle = functionOption(OWNER, 'handle', o.handle);
+    this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
+    if (o.budget !== undefined && (typeof o.budget?.tryRetry !== 'function' || typeof o.budget.onFirstAttempt !== 'function')) {
+      throw new TypeError(`${OWNER}: option "budget" must be a RetryBudget`);
+    }
+    this.budget = o.budget;
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    this.budget?.onFirstAttempt();
+    if (this.maxHedges === 0) return next(ctx.withAttempt(1));
+    return new Promise((resolve, reject) => new Race(this, ctx, next, resolve, reject).begin());
+  }
+
+  /** @internal */
+  emitHedge(attempt: number, delay: number): void {
+    if (this.listeners.hedge !== undefined) this.emit('hedge', { attempt, delay });
+  }
+}
+
+/** One hedged call: its attempts, the timer to the next one, and how it ends. */
+class Race {
+  private readonly attempts: Ctx[] = [];
+  private readonly running: boolean[] = [];
+  private timer: TimerHandle = undefined;
+  private timerDelay = 0;
+  private pending = 0;
+  private done = false;
+  private stopped = false; // no more hedges: the budget refused, or they ran out
+  private upstream: AbortSignal | undefined = undefined;
+
+  constructor(
+    private readonly policy: HedgePolicy,
+    private readonly ctx: Ctx,
+    private readonly next: Next,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  begin(): void {
+    // Only a call that can be aborted needs a listener: the caller's abort
+    // must stop the delay timer and end the race at once.
+    if (this.ctx.scope !== undefined || this.ctx.callerSignal !== undefined) {
+      const signal = this.ctx.signal;
+      this.upstream = signal;
+      signal.addEventListener('abort', this);
+    }
+    this.launch(0);
+  }
+
+  /** Starts the next attempt, then schedules the one after it (or starts it now when its delay is 0). */
+  private launch(delay: number): void {
+    for (;;) {
+      const n = this.attempts.length + 1;
+      const attempt = this.ctx.fork().withAttempt(n);
+      const i = this.attempts.push(attempt) - 1;
+      this.running.push(true);
+      this.pending++;
+      if (n > 1) this.policy.emitHedge(n, delay);
+      this.next(attempt).then(
+        (value) => this.settle(i, { value }),
+        (error: unknown) => this.settle(i, { error }),
+      );
+      if (this.done) return; // cannot settle synchronously, but an abort listener may have run
+      if (n > this.policy.maxHedges) {
+        this.stopped = true;
+        return;
+      }
+      try {
+        delay = this.policy.delayOf(n);
+      } catch (error) {
+        return this.finishWith({ error });
+      }
+      if (delay > 0) {
+        this.timerDelay = delay;
+        this.timer = startTimer(() => this.onTimer(), delay);
+        return;
+      }
+      if (!this.mayHedge()) return;
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (!this.done && this.mayHedge()) this.launch(this.timerDelay);
+  }
+
+  /** Whether another attempt may start now; asks the budget, which counts it when it says yes. */
+  private mayHedge(): boolean {
+    if (this.stopped || this.ctx.aborted) return false;
+    if (this.policy.budget !== undefined && !this.policy.budget.tryRetry()) {
+      this.stopped = true;
+      return false;
+    }
+    return true;
+  }
+
+  private settle(i: number, outcome: Outcome): void {
+    if (this.done) return; // a loser's late answer: dropped (its scope was aborted and released)
+    this.running[i] = false;
+    this.pending--;
+    this.attempts[i]!.scope!.release();
+    let failed: boolean;
+    try {
+      failed = this.failed(outcome);
+    } catch (error) {
+      return this.finishWith({ error }); // a throwing handle/handleResult fails the call, never hangs it
+    }
+    if (!failed) return this.finishWith(outcome);
+    // Polly's rule: a failure does not wait out the delay; the next hedge starts
+    // now. (Without a timer and not stopped, the delay is Infinity: hedge on failure only.)
+    if (this.timer !== undefined) {
+      stopTimer(this.timer);
+      this.timer = undefined;
+    }
+    if (this.mayHedge()) return this.launch(0);
+    if (this.pending === 0) this.finishWith(outcome);
+  }
+
+  private failed(outcome: Outcome): boolean {
+    const p = this.policy;
+    if ('error' in outcome) return !this.ctx.aborted && (p.handle === undefined || p.handle(outcome.error));
+    return p.handleResult !== undefined && p.handleResult(outcome.value);
+  }
+
+  /** The caller (or an enclosing policy) aborted: stop hedging and reject with its reason at once. */
+  handleEvent(): void {
+    if (this.done) return;
+    const reason = this.ctx.reason;
+    // The attempts are aborted with the caller's reason, not as losers.
+    this.finishWith({ error: reason }, reason);
+  }
+
+  private finishWith(outcome: Outcome, abortReason?: unknown): void {
+    this.done = true;
+    if (this.timer !== undefined) stopTimer(this.timer);
+    this.timer = undefined;
+    this.upstream?.removeEventListener('abort', this);
+    let lost = abortReason;
+    for (let i = 0; i < this.attempts.length; i++) {
+      if (!this.running[i]) continue;
+      this.running[i] = false;
+      const scope = this.attempts[i]!.scope!;
+      // Built only when a loser is still running.
+      lost ??= new DOMException('Another hedged attempt answered first', 'AbortError');
+      scope.abort(lost);
+      scope.release();
+    }
+    if ('error' in outcome) this.reject(outcome.error);
+    else this.resolve(outcome.value);
+  }
+}
+
+/**
+ * Creates a hedging policy: when no acceptable answer comes within `delay` ms,
+ * start another attempt (up to `maxHedges` more); the first acceptable answer
+ * wins and the others are aborted through `ctx.signal`. A failed attempt starts
+ * the next one at once. When every attempt fails, the failure that came last is
+ * returned or rethrown. Inside a hedge, `ctx.attempt` is the attempt's number (1 = the first).
+ *
+ * @example
+ * ```ts
+ * import { hedge } from 'breakwater';
+ *
+ * const hedged = hedge({ delay: 200, maxHedges: 2 });
+ * hedged.on('hedge', ({ attempt }) => console.log(`slow answer: attempt ${attempt} started`));
+ * const res = await hedged.execute(({ signal }) => fetch('https://api.example.com/search?q=x', { signal }));
+ * ```
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function hedge(options: HedgeOptions): HedgePolicy {
+  return new HedgePolicy(options);
+}

@@ -1,0 +1,141 @@
+import { now } from './internal/timers.js';
+import { numberOption, objectOptions } from './internal/validate.js';
+import type { RetryBudgetLike } from './retry.js';
+
+/** Options of {@link RetryBudget}. */
+export interface RetryBudgetOptions {
+  /**
+   * Retries allowed per first attempt in the window: 0.2 lets retries add at most
+   * 20% to the load a healthy fleet sends.
+   * @default 0.2
+   */
+  readonly ratio?: number;
+  /**
+   * A floor of retries per second allowed whatever the ratio says, so a quiet
+   * client can still retry at all. The window holds `minRetriesPerSecond × window / 1000` of them.
+   * @default 10
+   */
+  readonly minRetriesPerSecond?: number;
+  /**
+   * The sliding window, in ms, over which first attempts and retries are counted.
+   * @default 10_000
+   */
+  readonly window?: number;
+}
+
+/** What a {@link RetryBudget} holds now, over its window. */
+export interface RetryBudgetStats {
+  /** First attempts counted in the window. */
+  readonly firstAttempts: number;
+  /** Retries (and hedges) allowed in the window. */
+  readonly retries: number;
+  /** Retries refused in the window. */
+  readonly refused: number;
+  /** Retries that would be allowed now: `ratio × firstAttempts + floor − retries`, at least 0. */
+  readonly available: number;
+}
+
+const OWNER = 'RetryBudget';
+// Ten buckets: the window slides in tenths, and expiring a bucket is a
+// constant amount of work however busy or idle the budget has been.
+const BUCKETS = 10;
+
+/**
+ * A retry allowance shared by any number of `retryWithBackoff` and `hedge`
+ * policies (Finagle's and Linkerd's rule): a retry is allowed only while the
+ * retries in the sliding window stay under `ratio × first attempts + minRetriesPerSecond × window seconds`.
+ * First attempts are never refused; when a service fails, a fleet sends at most
+ * about `1 + ratio` times its normal load instead of `maxRetries + 1` times.
+ * Every call is O(1).
+ *
+ * @example
+ * ```ts
+ * import { RetryBudget, retryWithBackoff, hedge } from 'breakwater';
+ *
+ * const budget = new RetryBudget({ ratio: 0.1 });
+ * const users = retryWithBackoff({ maxRetries: 3, budget });
+ * const search = hedge({ delay: 200, budget });
+ * users.on('giveUp', ({ reason }) => { if (reason === 'budget') console.warn('retry budget exhausted'); });
+ * ```
+ */
+export class RetryBudget implements RetryBudgetLike {
+  /** Retries allowed per first attempt. */
+  readonly ratio: number;
+  /** Retries per second allowed whatever the ratio. */
+  readonly minRetriesPerSecond: number;
+  /** The window in ms. */
+  readonly window: number;
+  private readonly floor: number;
+  private readonly width: number;
+  // Ring of per-bucket counts; `index` is the absolute bucket number (time / width) last written.
+  private readonly firsts = new Float64Array(BUCKETS);
+  private readonly spent = new Float64Array(BUCKETS);
+  private readonly denied = new Float64Array(BUCKETS);
+  private index = -Infinity;
+  private firstTotal = 0;
+  private spentTotal = 0;
+  private deniedTotal = 0;
+
+  constructor(options?: RetryBudgetOptions) {
+    const o = objectOptions<RetryBudgetOptions>(OWNER, options);
+    this.ratio = numberOption(OWNER, 'ratio', o.ratio, 0.2);
+    this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
+    this.window = numberOption(OWNER, 'window', o.window, 10_000, { above: true });
+    this.floor = (this.minRetriesPerSecond * this.window) / 1000;
+    this.width = this.window / BUCKETS;
+  }
+
+  /** Counts a first attempt. Never refused. */
+  onFirstAttempt(): void {
+    const at = this.advance();
+    this.firsts[at]! += 1;
+    this.firstTotal += 1;
+  }
+
+  /** Spends one retry if the budget allows it; `false` means do not retry. */
+  tryRetry(): boolean {
+    const at = this.advance();
+    if (this.spentTotal < this.ratio * this.firstTotal + this.floor) {
+      this.spent[at]! += 1;
+      this.spentTotal += 1;
+      return true;
+    }
+    this.denied[at]! += 1;
+    this.deniedTotal += 1;
+    return false;
+  }
+
+  /** The counts over the current window, e.g. for a metrics gauge. */
+  stats(): RetryBudgetStats {
+    this.advance();
+    return {
+      firstAttempts: this.firstTotal,
+      retries: this.spentTotal,
+      refused: this.deniedTotal,
+      available: Math.max(0, Math.ceil(this.ratio * this.firstTotal + this.floor - this.spentTotal)),
+    };
+  }
+
+  /** Expires the buckets that slid out of the window since the last call; returns the current slot. */
+  private advance(): number {
+    const index = Math.floor(now() / this.width);
+    if (index !== this.index) {
+      // Clear the slots of the buckets skipped since the last call, counting back
+      // from the current one: at most BUCKETS, however long the budget sat idle
+      // (a clock that went back, e.g. a test switching timers, clears them all).
+      const gap = index - this.index;
+      const stale = gap > 0 && gap < BUCKETS ? gap : BUCKETS;
+      for (let i = 0; i < stale; i++) {
+        const slot = (((index - i) % BUCKETS) + BUCKETS) % BUCKETS;
+        this.firstTotal -= this.firsts[slot]!;
+        this.spentTotal -= this.spent[slot]!;
+        this.deniedTotal -= this.denied[slot]!;
+        this.firsts[slot] = 0;
+        this.spent[slot] = 0;
+        this.denied[slot] = 0;
+      }
+      this.index = index;
+    }
+    return ((index % BUCKETS) + BUCKETS) % BUCKETS;
+  }
+}
