@@ -1,0 +1,77 @@
+// Failure mode: every call adds an `abort` listener to the caller's long-lived
+// signal and never removes it, so the signal grows without bound and Node
+// prints MaxListenersExceededWarning after the 11th call.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
+import { abortListeners, drainMacrotasks, watchWarnings } from './fixtures/watch.js';
+
+const CALLS = 20_000;
+const CONCURRENCY = 4; // under Node's limit of 10 listeners, so any warning means a leak
+
+class Boom extends Error {}
+
+/** Every kind of ending: at once, later, thrown, failed then fine, hung until the timeout. */
+function behave(i: number, ctx: PolicyContext): unknown {
+  switch (i % 6) {
+    case 0:
+      return 'sync';
+    case 1:
+      void ctx.signal; // reading the signal is what makes a scope listen upstream
+      return new Promise((resolve) => setTimeout(resolve, 5, 'later'));
+    case 2:
+      throw new Boom('sync failure');
+    case 3:
+      return ctx.attempt === 1 ? Promise.reject(new Boom('first attempt')) : 'second attempt';
+    case 4:
+      void ctx.signal;
+      return new Promise(() => {}); // hangs: only the timeout ends it
+    default:
+      return new Promise((resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+        setTimeout(resolve, 100, 'too slow'); // a cooperative fn: rejects when the timeout aborts it
+      });
+  }
+}
+
+describe('abort listeners on a long-lived caller signal', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('the warning watch sees a real leak (control)', async () => {
+    const warnings = watchWarnings('MaxListenersExceededWarning');
+    const leaky = new AbortController();
+    for (let i = 0; i < 11; i++) leaky.signal.addEventListener('abort', () => {});
+    await drainMacrotasks();
+    warnings.stop();
+    expect(warnings.seen).toHaveLength(1);
+  });
+
+  it(`leaves zero listeners after ${CALLS} calls of every kind through a full pipeline`, async () => {
+    const warnings = watchWarnings('MaxListenersExceededWarning');
+    const caller = new AbortController();
+    const pipeline = wrap(
+      withFallback('fallback'),
+      retryWithBackoff({ maxRetries: 2, initialDelay: 1, jitter: 'none' }),
+      withTimeout(20),
+    );
+    const outcomes = new Map<unknown, number>();
+    let peak = 0;
+    for (let i = 0; i < CALLS; i += CONCURRENCY) {
+      const batch: Promise<unknown>[] = [];
+      for (let k = 0; k < CONCURRENCY; k++) batch.push(pipeline.execute((ctx) => behave(i + k, ctx), caller.signal));
+      peak = Math.max(peak, abortListeners(caller.signal));
+      await vi.runAllTimersAsync();
+      for (const value of await Promise.all(batch)) outcomes.set(value, (outcomes.get(value) ?? 0) + 1);
+    }
+    await drainMacrotasks();
+    warnings.stop();
+
+    expect(abortListeners(caller.signal)).toBe(0);
+    expect(warnings.seen).toEqual([]);
+    expect(peak).toBeLessThanOrEqual(CONCURRENCY); // one per call in flight at most
+    expect(vi.getTimerCount()).toBe(0);
+    // Every kind of ending really happened.
+    expect([...outcomes.keys()].sort()).toEqual(['fallback', 'later', 'second attempt', 'sync']);
+    expect(outcomes.get('fallback')).toBeGreaterThan(CALLS / 3);
+  });
+});

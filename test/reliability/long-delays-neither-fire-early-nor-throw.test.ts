@@ -1,0 +1,76 @@
+// Failure mode: setTimeout takes at most 2^31-1 ms (about 24.8 days); a longer
+// delay fires after 1 ms instead (with a TimeoutOverflowWarning), so a long
+// timeout times out at once and a long retry delay retries at once.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TimeoutError, retryWithBackoff, withTimeout } from '../../src/index.js';
+import { drainMacrotasks, track, watchWarnings } from './fixtures/watch.js';
+
+const LONG = [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 1e12];
+const hang = () => new Promise<never>(() => {});
+
+class Fails extends Error {}
+
+describe('delays and timeouts at or above 2^31 ms', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  for (const ms of LONG) {
+    it(`a ${ms} ms timeout fires at its deadline, not before (fake clock, which overflows like Node)`, async () => {
+      vi.useFakeTimers();
+      const call = track(withTimeout(ms).execute(hang));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(call.settled).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(call.error).toBeInstanceOf(TimeoutError);
+      expect((call.error as TimeoutError).timeout).toBe(ms);
+    });
+
+    it(`a ${ms} ms retry delay waits its full length`, async () => {
+      vi.useFakeTimers();
+      const fn = vi.fn(() => (fn.mock.calls.length === 1 ? Promise.reject(new Fails()) : 'second'));
+      const call = track(retryWithBackoff({ maxRetries: 1, initialDelay: ms, maxDelay: Infinity, jitter: 'none' }).execute(fn));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(fn).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fn).toHaveBeenCalledTimes(2);
+      expect(call.value).toBe('second');
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  }
+
+  it('an Infinity timeout never fires and sets no timer', async () => {
+    vi.useFakeTimers();
+    const call = track(withTimeout(Infinity).execute(hang));
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(2 ** 40);
+    expect(call.settled).toBe(0);
+  });
+
+  it('a cancelled long delay leaves no timer behind', async () => {
+    vi.useFakeTimers();
+    const caller = new AbortController();
+    const call = track(retryWithBackoff({ maxRetries: 1, initialDelay: 2 ** 33, maxDelay: Infinity, jitter: 'none' }).execute(() => Promise.reject(new Fails()), caller.signal));
+    await vi.advanceTimersByTimeAsync(2 ** 32);
+    caller.abort('stop');
+    await call.done;
+    expect(call.error).toBe('stop');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('with real timers: no TimeoutOverflowWarning, no early timeout, no early retry', async () => {
+    const warnings = watchWarnings('TimeoutOverflowWarning');
+    const value = await withTimeout(2 ** 31).execute(() => new Promise((resolve) => setTimeout(resolve, 10, 'in time')));
+    expect(value).toBe('in time');
+
+    const caller = new AbortController();
+    setTimeout(() => caller.abort('stop'), 10);
+    const fn = vi.fn(() => Promise.reject(new Fails()));
+    const error = await retryWithBackoff({ maxRetries: 1, initialDelay: 2 ** 32, maxDelay: Infinity, jitter: 'none' })
+      .execute(fn, caller.signal)
+      .catch((e: unknown) => e);
+    expect(error).toBe('stop');
+    expect(fn).toHaveBeenCalledTimes(1);
+    await drainMacrotasks();
+    warnings.stop();
+    expect(warnings.seen).toEqual([]);
+  });
+});

@@ -1,0 +1,130 @@
+// Failure mode: a bad option (a string, NaN, a negative delay) is accepted
+// and surfaces later as a hang, a busy loop or a crash far from its cause;
+// or `{ key: undefined }` (what `{ ...defaults, ...userOptions }` produces)
+// is taken as a value instead of "use the default".
+import { describe, expect, it, vi } from 'vitest';
+import { TimeoutError, retryWithBackoff, withFallback, withTimeout, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
+
+// Plain JavaScript (or `{ ...defaults, ...user }`) produces keys set to undefined;
+// under exactOptionalPropertyTypes TypeScript refuses to write them, so they are cast.
+const loose = <O>(options: Record<string, unknown>): O => options as O;
+
+/** Kinds of option, each with values it must refuse. */
+const NUMBER = ['5', null, {}, true, NaN, -1, -Infinity];
+const refuse = {
+  /** A duration or count: >= 0, finite. */
+  finite: [...NUMBER, Infinity],
+  /** >= 0, Infinity allowed. */
+  unbounded: NUMBER,
+  /** A whole number >= 0, Infinity allowed. */
+  count: [...NUMBER, 1.5],
+  /** A whole number >= 1, finite. */
+  positiveCount: [...NUMBER, 0, 1.5, Infinity],
+  /** A number >= 1, finite. */
+  factor: [...NUMBER, 0, 0.5, Infinity],
+  /** A ratio in (0, 1]. */
+  ratio: [...NUMBER, 0, 1.5, Infinity],
+  fn: ['x', 5, {}, null, true],
+  enum: ['bogus', 5, null, {}],
+  object: ['x', 5, null, true],
+} as const;
+
+interface Table {
+  readonly create: (options: Record<string, unknown>) => unknown;
+  /** Option name → the kind of value it takes (extra values it must refuse may follow). */
+  readonly options: Record<string, readonly unknown[]>;
+}
+
+const tables: Record<string, Table> = {
+  retryWithBackoff: {
+    create: (o) => retryWithBackoff(o),
+    options: {
+      maxRetries: refuse.count,
+      initialDelay: refuse.finite,
+      multiplier: refuse.factor,
+      maxDelay: refuse.unbounded,
+      jitter: refuse.enum,
+      delay: refuse.fn,
+      maxElapsedTime: refuse.unbounded,
+      retryAfter: refuse.fn,
+      handle: refuse.fn,
+      handleResult: refuse.fn,
+      budget: [...refuse.object, {}, { tryRetry: () => true }],
+      random: refuse.fn,
+    },
+  },
+  withTimeout: {
+    create: (o) => withTimeout(1_000, o),
+    options: { strategy: refuse.enum },
+  },
+  withFallback: {
+    create: (o) => withFallback('fallback', o),
+    options: { handle: refuse.fn, handleResult: refuse.fn },
+  },
+};
+
+describe('options', () => {
+  for (const [owner, table] of Object.entries(tables)) {
+    describe(owner, () => {
+      it('accepts every option set to undefined, and no options at all', () => {
+        const allUndefined = Object.fromEntries(Object.keys(table.options).map((name) => [name, undefined]));
+        expect(() => table.create(allUndefined)).not.toThrow();
+        expect(() => table.create({})).not.toThrow();
+      });
+
+      it('rejects options that are not an object, naming the policy', () => {
+        for (const bad of [5, 'x', null, true]) {
+          expect(() => table.create(bad as never), String(bad)).toThrow(TypeError);
+          expect(() => table.create(bad as never), String(bad)).toThrow(owner);
+        }
+      });
+
+      for (const [name, values] of Object.entries(table.options)) {
+        it(`rejects every invalid "${name}" at creation with a TypeError or RangeError naming it`, () => {
+          for (const value of values) {
+            let thrown: unknown;
+            try {
+              table.create({ [name]: value });
+            } catch (error) {
+              thrown = error;
+            }
+            const label = `${name}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`;
+            expect(thrown instanceof TypeError || thrown instanceof RangeError, label).toBe(true);
+            expect((thrown as Error).message, label).toContain(`"${name}"`);
+          }
+        });
+      }
+    });
+  }
+
+  it('withTimeout rejects a missing or invalid ms, naming it', () => {
+    for (const ms of [undefined, -1, NaN, '5', null]) {
+      expect(() => withTimeout(ms as never), String(ms)).toThrow(/"ms"/);
+    }
+  });
+
+  it('undefined means the default: retryWithBackoff({ maxRetries: undefined }) makes 1 + 3 attempts', async () => {
+    vi.useFakeTimers();
+    try {
+      const fn = vi.fn(() => Promise.reject(new Error('x')));
+      const done = retryWithBackoff(loose<RetryOptions>({ maxRetries: undefined, initialDelay: undefined, jitter: undefined })).execute(fn).catch(() => {});
+      await vi.runAllTimersAsync();
+      await done;
+      expect(fn).toHaveBeenCalledTimes(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("undefined means the default: withTimeout(ms, { strategy: undefined }) is 'aggressive'", async () => {
+    vi.useFakeTimers();
+    try {
+      const call = withTimeout(10, loose<TimeoutOptions>({ strategy: undefined })).execute(() => new Promise(() => {}));
+      const assertion = expect(call).rejects.toBeInstanceOf(TimeoutError);
+      await vi.advanceTimersByTimeAsync(10);
+      await assertion;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
