@@ -1,0 +1,34 @@
+import { assert, test } from '../harness.mjs';
+
+/** Every value the package root must export (types vanish at runtime). */
+export const VALUE_EXPORTS = [
+  'wrap',
+  'PolicyBase',
+  'PolicyWrap',
+  'Emitter',
+  'ResilienceError',
+  'BrokenCircuitError',
+  'IsolatedCircuitError',
+  'BulkheadRejectedError',
+  'TimeoutError',
+  'RateLimitedError',
+  'retryWithBackoff',
+  'RetryPolicy',
+  'withTimeout',
+  'TimeoutPolicy',
+  'withFallback',
+  'FallbackPolicy',
+];
+
+/** Internals that must never leak out of the package root. */
+const INTERNAL = ['Ctx', 'Scope', 'invoke', 'sleep', 'startTimer', 'stopTimer', 'numberOption', 'backoffDelay'];
+
+export function register(bw) {
+  test('the package root exports every public value', () => {
+    for (const name of VALUE_EXPORTS) assert.equal(typeof bw[name], 'function', `export ${name}`);
+  });
+
+  test('the package root exports no internals', () => {
+    for (const name of INTERNAL) assert.equal(bw[name], undefined, `internal ${name} is exported`);
+  });
+}
