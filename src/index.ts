@@ -28,3 +28,7 @@ export { hedge, HedgePolicy } from './hedge.js';
 export type { HedgeOptions, HedgeEvents } from './hedge.js';
 export { RetryBudget } from './retry-budget.js';
 export type { RetryBudgetOptions, RetryBudgetStats } from './retry-budget.js';
+export { chaos, ChaosPolicy } from './chaos.js';
+export type { ChaosOptions, ChaosEvents, ChaosLatency } from './chaos.js';
+export { resilientFetch, HttpStatusError, isFailureResponse } from './fetch.js';
+export type { FetchFunction, ResilientFetchOptions, HttpStatusErrorOptions } from './fetch.js';

@@ -1,0 +1,196 @@
+import { type Ctx, type Next, sleep } from './internal/context.js';
+import { seededRandom } from './internal/random.js';
+import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { PolicyBase, type PolicyContext } from './policy.js';
+
+/** How much latency {@link chaos} injects: ms, a `[min, max]` range drawn uniformly, or a function of the call. */
+export type ChaosLatency = number | readonly [min: number, max: number] | ((ctx: PolicyContext) => number);
+
+/** Options of {@link chaos}. Each kind of injection is drawn independently, in this order: latency, fault, result. */
+export interface ChaosOptions {
+  /**
+   * Whether anything is injected; a function is asked on every call, so chaos can be
+   * switched at run time (a feature flag, an environment variable).
+   * @default true
+   */
+  readonly enabled?: boolean | (() => boolean);
+  /**
+   * Share of calls, in [0, 1], that throw `error` instead of calling `fn`.
+   * @default 1 when `error` is given, else 0
+   */
+  readonly faultRate?: number;
+  /**
+   * What an injected fault throws: the value itself, or a factory `(ctx) => error` called per fault.
+   * @default new Error('Injected fault (breakwater chaos)')
+   */
+  readonly error?: unknown;
+  /**
+   * Share of calls, in [0, 1], delayed by `latency` before going on.
+   * @default 1 (when `latency` is given)
+   */
+  readonly latencyRate?: number;
+  /**
+   * Latency to inject, in ms: a number, a `[min, max]` range, or `(ctx) => ms`. The wait ends
+   * at once, rejecting with the reason, when the caller or an enclosing policy aborts.
+   * @default undefined (no latency)
+   */
+  readonly latency?: ChaosLatency;
+  /**
+   * Share of calls, in [0, 1], that return `result` instead of calling `fn`.
+   * @default 1 when `result` is given, else 0
+   */
+  readonly resultRate?: number;
+  /**
+   * What an injected result returns: the value, or a factory `(ctx) => value` (a promise is
+   * awaited). To inject a function, return it from a function.
+   * @default undefined
+   */
+  readonly result?: unknown;
+  /**
+   * Seed for a built-in pseudo-random generator, so a test sees the same faults on every run.
+   * @default undefined (Math.random)
+   */
+  readonly seed?: number;
+  /**
+   * Source of randomness, uniform in [0, 1); replaces `seed`.
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+/** Events of {@link ChaosPolicy}. */
+export interface ChaosEvents {
+  /** A call was held back `delay` ms. */
+  latency: { readonly delay: number };
+  /** A call threw `error` without calling `fn`. */
+  fault: { readonly error: unknown };
+  /** A call returned `value` without calling `fn`. */
+  result: { readonly value: unknown };
+}
+
+const OWNER = 'chaos';
+
+function rate(name: string, value: unknown, given: boolean): number {
+  return numberOption(OWNER, name, value, given ? 1 : 0, { max: 1 });
+}
+
+/**
+ * Injects faults, latency and results at a (seedable) rate. Create it with {@link chaos}.
+ *
+ * @example
+ * ```ts
+ * import { ChaosPolicy } from 'breakwater';
+ *
+ * const monkey = new ChaosPolicy({ faultRate: 0.1, seed: 42 });
+ * ```
+ */
+export class ChaosPolicy extends PolicyBase<ChaosEvents> {
+  private readonly enabled: boolean | (() => boolean);
+  private readonly random: () => number;
+  private readonly faultRate: number;
+  private readonly error: unknown;
+  private readonly latencyRate: number;
+  private readonly latency: ChaosLatency | undefined;
+  private readonly resultRate: number;
+  private readonly result: unknown;
+
+  constructor(options?: ChaosOptions) {
+    super();
+    const o = objectOptions<ChaosOptions>(OWNER, options);
+    if (o.enabled !== undefined && typeof o.enabled !== 'boolean' && typeof o.enabled !== 'function') {
+      throw new TypeError(`${OWNER}: option "enabled" must be a boolean or a function, got ${describe(o.enabled)}`);
+    }
+    this.enabled = o.enabled ?? true;
+    const seed = numberOption(OWNER, 'seed', o.seed, 0, { min: -Infinity });
+    this.random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : Math.random);
+    this.faultRate = rate('faultRate', o.faultRate, o.error !== undefined);
+    this.error = o.error;
+    this.latency = checkLatency(o.latency);
+    if (o.latencyRate !== undefined && this.latency === undefined) {
+      throw new TypeError(`${OWNER}: option "latencyRate" needs option "latency"`);
+    }
+    this.latencyRate = rate('latencyRate', o.latencyRate, true);
+    if (o.resultRate !== undefined && !('result' in o)) {
+      throw new TypeError(`${OWNER}: option "resultRate" needs option "result"`);
+    }
+    this.resultRate = rate('resultRate', o.resultRate, 'result' in o);
+    this.result = o.result;
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    if (this.enabled === false || (this.enabled !== true && !this.enabled())) return next(ctx);
+    if (this.latency !== undefined && this.draw(this.latencyRate)) {
+      const delay = this.latencyFor(ctx);
+      if (this.listeners.latency !== undefined) this.emit('latency', { delay });
+      return sleep(delay, ctx).then(() => this.inject(ctx, next));
+    }
+    return this.inject(ctx, next);
+  }
+
+  private inject(ctx: Ctx, next: Next): Promise<unknown> {
+    try {
+      if (this.draw(this.faultRate)) {
+        const error = typeof this.error === 'function' ? this.error(ctx) : (this.error ?? new Error('Injected fault (breakwater chaos)'));
+        if (this.listeners.fault !== undefined) this.emit('fault', { error });
+        return Promise.reject(error);
+      }
+      if (this.draw(this.resultRate)) {
+        return Promise.resolve(typeof this.result === 'function' ? this.result(ctx) : this.result).then((value) => {
+          if (this.listeners.result !== undefined) this.emit('result', { value });
+          return value;
+        });
+      }
+    } catch (error) {
+      return Promise.reject(error); // a factory that throws
+    }
+    return next(ctx);
+  }
+
+  // Rates of 0 and 1 draw nothing, so switching one injection on or off does
+  // not shift the seeded sequence another one sees.
+  private draw(p: number): boolean {
+    return p >= 1 || (p > 0 && this.random() < p);
+  }
+
+  private latencyFor(ctx: Ctx): number {
+    const latency = this.latency!;
+    let ms: number;
+    if (typeof latency === 'number') ms = latency;
+    else if (typeof latency === 'function') ms = latency(ctx);
+    else ms = latency[0] + this.random() * (latency[1] - latency[0]);
+    return ms >= 0 ? ms : 0;
+  }
+}
+
+function checkLatency(latency: unknown): ChaosLatency | undefined {
+  if (latency === undefined || typeof latency === 'function') return latency as ChaosLatency | undefined;
+  if (Array.isArray(latency)) {
+    if (latency.length !== 2) throw new TypeError(`${OWNER}: option "latency" as a range must be [min, max]`);
+    const min = numberOption(OWNER, 'latency[0]', latency[0], 0, { infinite: true });
+    const max = numberOption(OWNER, 'latency[1]', latency[1], 0, { infinite: true });
+    if (max < min) throw new RangeError(`${OWNER}: option "latency" must be [min, max] with min <= max, got [${min}, ${max}]`);
+    return [min, max];
+  }
+  return numberOption(OWNER, 'latency', latency, 0, { infinite: true });
+}
+
+/**
+ * Creates a chaos policy, for testing a pipeline before production does:
+ * it injects latency, faults and fake results into a share of calls (the idea
+ * of Polly's Simmy). Seed it (`seed`) so a test sees the same faults every run;
+ * switch it off in production with `enabled`.
+ *
+ * @example
+ * ```ts
+ * import { chaos, wrap, retryWithBackoff, withTimeout } from 'breakwater';
+ *
+ * const monkey = chaos({ faultRate: 0.2, latency: [50, 400], latencyRate: 0.3, seed: 7, enabled: process.env.CHAOS === '1' });
+ * const pipeline = wrap(retryWithBackoff(), withTimeout(300), monkey);
+ * await pipeline.execute(({ signal }) => fetch('https://api.example.com', { signal }));
+ * ```
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function chaos(options?: ChaosOptions): ChaosPolicy {
+  return new ChaosPolicy(options);
+}
