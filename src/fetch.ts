@@ -1,0 +1,300 @@
+import { ResilienceError } from './errors.js';
+import { parseRetryAfter } from './internal/retry-after.js';
+import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { wrap, type Policy, type PolicyContext } from './policy.js';
+import { retryWithBackoff } from './retry.js';
+import { withTimeout } from './timeout.js';
+
+/** `fetch`'s signature: what {@link resilientFetch} takes in `options.fetch` and returns. */
+export type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** Options of {@link resilientFetch}. */
+export interface ResilientFetchOptions {
+  /**
+   * The fetch that sends each attempt.
+   * @default globalThis.fetch, looked up on every call (so a test may stub it later)
+   */
+  readonly fetch?: FetchFunction;
+  /**
+   * Per-attempt timeout in ms of the default pipeline; used only when no policy is given.
+   * `Infinity` turns it off.
+   * @default 10_000
+   */
+  readonly timeout?: number;
+  /**
+   * Methods whose requests may be sent more than once. A request with another method
+   * (POST, PATCH, …) or with a one-shot `ReadableStream` body reaches the server at most once.
+   * Add `'POST'` when your server deduplicates, e.g. by an idempotency key.
+   * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
+   */
+  readonly retryMethods?: readonly string[];
+  /**
+   * The longest `Retry-After` wait, in ms, worth waiting for. A failure whose
+   * `Retry-After` asks for longer is not retried: the caller gets that response
+   * at once (as ky and got do). Keep it at most your retry's `maxDelay`, which caps every wait.
+   * @default 30_000
+   */
+  readonly maxRetryAfter?: number;
+}
+
+/** Options of {@link HttpStatusError}. */
+export interface HttpStatusErrorOptions {
+  /** The response that failed. */
+  readonly response: Response;
+  /**
+   * The wait its `Retry-After` header asks for, in ms; `undefined` without a usable header.
+   * @default undefined
+   */
+  readonly retryAfter?: number | undefined;
+  /** What led to the error. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Thrown inside the policy by {@link resilientFetch} for a response that is a
+ * failure (408, 429, 500, 502, 503, 504, or 413 with `Retry-After`), so a retry
+ * retries it, a breaker counts it and a fallback replaces it. If the policy
+ * gives up with it, the caller receives `response` instead, as plain fetch would.
+ *
+ * @example
+ * ```ts
+ * import { HttpStatusError, resilientFetch, retryWithBackoff } from 'breakwater';
+ *
+ * const retry = retryWithBackoff();
+ * retry.on('retry', ({ error }) => {
+ *   if (error instanceof HttpStatusError) console.log(`HTTP ${error.status}, next try in ${error.retryAfter ?? 'backoff'} ms`);
+ * });
+ * const res = await resilientFetch(retry)('https://api.example.com/items');
+ * ```
+ */
+export class HttpStatusError extends ResilienceError {
+  /** The response that failed (its body is discarded before a retry is sent). */
+  readonly response: Response;
+  /** Its HTTP status. */
+  readonly status: number;
+  /** The wait its `Retry-After` header asks for, in ms, which `retryWithBackoff` honours; `undefined` without one. */
+  readonly retryAfter: number | undefined;
+  constructor(message: string | undefined, options: HttpStatusErrorOptions) {
+    super(message ?? `HTTP ${options.response.status}`, options);
+    this.response = options.response;
+    this.status = options.response.status;
+    this.retryAfter = options.retryAfter;
+  }
+  override name: string = 'HttpStatusError';
+}
+
+/**
+ * Whether `value` is a `Response` whose status is a failure: 408, 429, 500,
+ * 502, 503, 504, or 413 with `Retry-After`. {@link resilientFetch} returns such
+ * a response as an answer (not a failure) when it must not be retried — a POST,
+ * or a `Retry-After` beyond `maxRetryAfter`; give this to a breaker's or a
+ * fallback's `handleResult` to count or replace those too.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, isFailureResponse, resilientFetch } from 'breakwater';
+ *
+ * const breaker = new CircuitBreaker({ handleResult: isFailureResponse });
+ * const post = resilientFetch(breaker);
+ * ```
+ */
+export function isFailureResponse(value: unknown): boolean {
+  return typeof Response !== 'undefined' && value instanceof Response && failed(value);
+}
+
+function failed(response: Response): boolean {
+  const status = response.status;
+  if (status < 408) return false; // the happy path: one comparison
+  switch (status) {
+    case 408: case 429: case 500: case 502: case 503: case 504: return true;
+    case 413: return response.headers.has('retry-after');
+    default: return false;
+  }
+}
+
+// Bodies fetch can send again from the same value; a ReadableStream (or an async iterable) is read once.
+function replayable(body: RequestInit['body']): boolean {
+  return (
+    body == null ||
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof URLSearchParams ||
+    (typeof Blob !== 'undefined' && body instanceof Blob) ||
+    (typeof FormData !== 'undefined' && body instanceof FormData)
+  );
+}
+
+function discard(response: Response): void {
+  // Frees the connection; a body that already ended or errored is of no interest.
+  response.body?.cancel().catch(() => {});
+}
+
+/**
+ * Each attempt's signal: `ctx.signal` and the caller's own. Built-in policies
+ * already chain the caller's signal into `ctx.signal` while the call runs; the
+ * caller's is added for a user's own policy that drops it, and so that aborting
+ * it still stops a body that streams after the call resolved.
+ */
+function attemptSignal(ctxSignal: AbortSignal, caller: AbortSignal | undefined): AbortSignal {
+  if (caller === undefined || ctxSignal === caller || typeof AbortSignal.any !== 'function') return ctxSignal;
+  return AbortSignal.any([ctxSignal, caller]);
+}
+
+const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+const OWNER = 'resilientFetch';
+
+interface Config {
+  readonly policy: Policy<Response>;
+  readonly fetch: FetchFunction | undefined;
+  readonly methods: ReadonlySet<string>;
+  readonly maxRetryAfter: number;
+}
+
+/**
+ * Wraps `fetch` in a policy. The returned function has `fetch`'s signature;
+ * every request runs through `policy` (by default a `retryWithBackoff()` with
+ * the contract's defaults around a per-attempt `withTimeout(options.timeout)`),
+ * and each attempt's fetch gets `ctx.signal` together with the caller's `init.signal`.
+ *
+ * - 408, 429, 500, 502, 503, 504 (and 413 with `Retry-After`) and network errors
+ *   are failures inside the policy, thrown as {@link HttpStatusError}; when the
+ *   policy gives up, the caller gets that last `Response`, as plain fetch would.
+ *   Other statuses (404 …) are answers.
+ * - Only `retryMethods` (the idempotent ones) are retried; any other request is
+ *   sent once, and its failure status is returned as an answer.
+ * - `Retry-After` sets the wait before the retry, up to `maxRetryAfter`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, resilientFetch, retryWithBackoff, withTimeout, wrap } from 'breakwater';
+ *
+ * const api = resilientFetch(wrap(retryWithBackoff({ maxRetries: 2 }), new CircuitBreaker(), withTimeout(2_000)));
+ * const res = await api('https://api.example.com/items', { headers: { accept: 'application/json' } });
+ * if (res.ok) console.log(await res.json());
+ * ```
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function resilientFetch(policy?: Policy<Response>, options?: ResilientFetchOptions): FetchFunction {
+  const o = objectOptions<ResilientFetchOptions>(OWNER, options);
+  if (policy !== undefined && (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function')) {
+    throw new TypeError(`${OWNER}: "policy" must be a policy with an execute method, got ${describe(policy)}`);
+  }
+  const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
+  const methods = o.retryMethods ?? IDEMPOTENT;
+  if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
+    throw new TypeError(`${OWNER}: option "retryMethods" must be an array of method names, got ${describe(methods)}`);
+  }
+  const config: Config = {
+    policy: policy ?? wrap(retryWithBackoff(), withTimeout(timeout)),
+    fetch: functionOption<FetchFunction>(OWNER, 'fetch', o.fetch),
+    methods: new Set(methods.map((m) => m.toUpperCase())),
+    maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),
+  };
+  return (input, init) => send(config, input, init);
+}
+
+function send(config: Config, input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
+  const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
+  const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+  const caller = init?.signal ?? request?.signal ?? undefined;
+  const retryable = config.methods.has(method) && replayable(init?.body);
+  if (!retryable) return sendOnce(config, input, init, caller);
+
+  // A failed response that a retry may follow: its body is discarded when the next attempt starts,
+  // or when the call ends with something else, but not before (the caller may end up with it).
+  let lastFailed: Response | undefined;
+  const attempt = (ctx: PolicyContext): Promise<Response> => {
+    if (lastFailed !== undefined) discard(lastFailed);
+    lastFailed = undefined;
+    // A Request's body is a stream: each attempt sends its own clone.
+    const target = request !== undefined && request.body !== null ? request.clone() : input;
+    return fetchWith(config, target, init, attemptSignal(ctx.signal, caller)).then((response) => {
+      if (!failed(response)) return response;
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+      if (retryAfter !== undefined && retryAfter > config.maxRetryAfter) return response;
+      lastFailed = response;
+      throw new HttpStatusError(undefined, { response, retryAfter });
+    });
+  };
+  return config.policy.execute(attempt, caller).then(
+    (response) => {
+      if (lastFailed !== undefined && lastFailed !== response) discard(lastFailed);
+      return response;
+    },
+    (error: unknown) => {
+      const response = answerOf(error);
+      if (lastFailed !== undefined && lastFailed !== response) discard(lastFailed);
+      if (response !== undefined) return response;
+      throw error;
+    },
+  );
+}
+
+/**
+ * A request that must reach the server at most once. Its failure statuses are
+ * returned, not thrown, so a retry has nothing to retry. Should a policy call
+ * again anyway (a retry after a network error or a timeout), the repeat sends
+ * nothing: it aborts the whole call with the first attempt's outcome, which
+ * stops a retry at once and is not counted by a breaker.
+ */
+function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, caller: AbortSignal | undefined): Promise<Response> {
+  const guard = new AbortController();
+  const onAbort = (): void => guard.abort(caller!.reason);
+  if (caller !== undefined) {
+    if (caller.aborted) return Promise.reject(caller.reason);
+    caller.addEventListener('abort', onAbort);
+  }
+  let first: Promise<Response> | undefined;
+  let settled = false;
+  let outcome: unknown;
+  const attempt = (ctx: PolicyContext): Promise<Response> => {
+    if (first === undefined) {
+      first = fetchWith(config, input, init, attemptSignal(ctx.signal, caller)).then(
+        (response) => {
+          settled = true;
+          outcome = response;
+          return response;
+        },
+        (error: unknown) => {
+          settled = true;
+          outcome = error;
+          throw error;
+        },
+      );
+      return first;
+    }
+    // A concurrent repeat (a hedge) shares the one request.
+    if (!settled) return first;
+    // A retry: end the call with what the one request got (aborting also ends a body still streaming,
+    // which only a retry told to retry this response by `handleResult` can make happen).
+    guard.abort(outcome);
+    return Promise.reject(outcome);
+  };
+  const done = (): void => caller?.removeEventListener('abort', onAbort);
+  return config.policy.execute(attempt, guard.signal).then(
+    (response) => (done(), response),
+    (error: unknown) => {
+      done();
+      const response = answerOf(error);
+      if (response !== undefined) return response;
+      throw error;
+    },
+  );
+}
+
+function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, signal: AbortSignal): Promise<Response> {
+  const options: RequestInit = init === undefined ? { signal } : { ...init, signal };
+  // Looked up per call, not at creation: a test or a polyfill may replace globalThis.fetch later.
+  return config.fetch !== undefined ? config.fetch(input, options) : globalThis.fetch(input, options);
+}
+
+/** The response a rejection stands for: an HttpStatusError's (by name, so another copy's counts), or a repeat's outcome. */
+function answerOf(error: unknown): Response | undefined {
+  if (typeof Response !== 'undefined' && error instanceof Response) return error;
+  if (error instanceof Error && error.name === 'HttpStatusError') {
+    const response = (error as { response?: unknown }).response;
+    if (typeof Response !== 'undefined' && response instanceof Response) return response;
+  }
+  return undefined;
+}
