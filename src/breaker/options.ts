@@ -1,0 +1,150 @@
+import { functionOption, numberOption, objectOptions } from '../internal/validate.js';
+import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
+
+/** Options of `CircuitBreaker`. */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive failures that open the circuit: the simple strategy, in force
+   * unless `failureRateThreshold` is set. `Infinity` never opens on it.
+   * @default 5
+   */
+  readonly failureThreshold?: number;
+  /**
+   * In (0, 1]: open when failures / calls in the window `>=` this, once the
+   * window holds `minimumCalls`. Replaces `failureThreshold`.
+   * @default undefined
+   */
+  readonly failureRateThreshold?: number;
+  /**
+   * Calls the window must hold before a rate (failure or slow-call) counts.
+   * For a count window it may not exceed `windowSize`.
+   * @default 10 (or `windowSize`, if smaller, for a count window)
+   */
+  readonly minimumCalls?: number;
+  /**
+   * Count-based window: the rates are taken over the last `windowSize` calls.
+   * @default 100
+   */
+  readonly windowSize?: number;
+  /**
+   * Time-based window in ms: the rates are taken over the calls that ended in
+   * the last `windowDuration` ms (in 10 buckets). Replaces `windowSize` when set.
+   * @default undefined
+   */
+  readonly windowDuration?: number;
+  /**
+   * A call that takes at least this many ms counts as slow.
+   * @default undefined
+   */
+  readonly slowCallDuration?: number;
+  /**
+   * In (0, 1]: open when slow calls / calls in the window `>=` this, once the
+   * window holds `minimumCalls`. Needs `slowCallDuration`. Combines with either
+   * failure strategy; a slow trial call in `half-open` reopens the circuit.
+   * @default undefined
+   */
+  readonly slowCallRateThreshold?: number;
+  /**
+   * Ms the circuit stays `open` before trial calls are let through; or
+   * `(opens) => ms`, where `opens` counts consecutive openings from 1 (reset
+   * when the circuit closes), for a growing wait. `Infinity`: until `reset()`.
+   * @default 30_000
+   */
+  readonly openDuration?: number | ((opens: number) => number);
+  /**
+   * Trial calls admitted at once in `half-open`; calls beyond them are rejected at once.
+   * @default 1
+   */
+  readonly halfOpenMaxCalls?: number;
+  /**
+   * Successful trial calls needed to close the circuit again.
+   * @default 1
+   */
+  readonly successThreshold?: number;
+  /**
+   * Which thrown errors count as failures. Others count neither as failure nor
+   * as success. The caller's own abort never counts, whatever this says.
+   * @default every error
+   */
+  readonly handle?: (error: unknown) => boolean;
+  /**
+   * Which returned values count as failures (e.g. a 503 `Response`).
+   * @default none
+   */
+  readonly handleResult?: (value: unknown) => boolean;
+  /**
+   * A value from `toJSON()`, to resume a breaker where it was.
+   * @default undefined
+   */
+  readonly initialState?: CircuitBreakerSnapshot;
+}
+
+/** @internal Options resolved and checked, once. */
+export interface ResolvedOptions {
+  readonly failureThreshold: number;
+  readonly failureRate: number | undefined;
+  readonly minimumCalls: number;
+  readonly windowSize: number;
+  readonly windowDuration: number | undefined;
+  readonly slowCallDuration: number | undefined;
+  readonly slowRate: number | undefined;
+  readonly openDuration: (opens: number) => number;
+  readonly halfOpenMaxCalls: number;
+  readonly successThreshold: number;
+  readonly handle: ((error: unknown) => boolean) | undefined;
+  readonly handleResult: ((value: unknown) => boolean) | undefined;
+  readonly initialState: CircuitBreakerSnapshot | undefined;
+}
+
+const OWNER = 'CircuitBreaker';
+const RATE = { min: 0, above: true, max: 1 } as const;
+
+/** @internal */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  const o = objectOptions<CircuitBreakerOptions>(OWNER, options);
+  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, NaN, { above: true });
+  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, { min: 1, integer: true });
+  const countWindow = o.windowDuration === undefined;
+  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, { min: 1, integer: true });
+  if (countWindow && minimumCalls > windowSize) {
+    if (o.minimumCalls !== undefined) {
+      throw new RangeError(`${OWNER}: option "minimumCalls" (${minimumCalls}) must not exceed "windowSize" (${windowSize}): the window could never hold that many calls`);
+    }
+    minimumCalls = windowSize;
+  }
+  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, NaN, { infinite: true });
+  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, NaN, RATE);
+  if (o.slowCallRateThreshold !== undefined && o.slowCallDuration === undefined) {
+    throw new TypeError(`${OWNER}: option "slowCallRateThreshold" needs "slowCallDuration" to tell which calls are slow`);
+  }
+  let openDuration: (opens: number) => number;
+  if (typeof o.openDuration === 'function') {
+    const custom = o.openDuration;
+    // A custom schedule that returns NaN or a negative number means no wait.
+    openDuration = (opens) => {
+      const ms = custom(opens);
+      return ms >= 0 ? ms : 0;
+    };
+  } else {
+    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, { infinite: true });
+    openDuration = () => fixed;
+  }
+  const failureRate = numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, NaN, RATE);
+  return {
+    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, { min: 1, integer: true, infinite: true }),
+    failureRate: Number.isNaN(failureRate) ? undefined : failureRate,
+    minimumCalls,
+    windowSize,
+    windowDuration: countWindow ? undefined : windowDuration,
+    slowCallDuration: o.slowCallDuration === undefined ? undefined : slowCallDuration,
+    slowRate: Number.isNaN(slowRate) ? undefined : slowRate,
+    openDuration,
+    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, { min: 1, integer: true }),
+    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, { min: 1, integer: true }),
+    handle: functionOption(OWNER, 'handle', o.handle),
+    handleResult: functionOption(OWNER, 'handleResult', o.handleResult),
+    initialState: parseSnapshot(OWNER, o.initialState),
+  };
+}
+
+export type { CircuitState };

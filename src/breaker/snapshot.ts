@@ -1,0 +1,76 @@
+import { describe } from '../internal/validate.js';
+import type { WindowSnapshot } from './window.js';
+
+/** The states of a `CircuitBreaker`. */
+export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/**
+ * What `CircuitBreaker.toJSON()` returns and `initialState` takes: plain JSON.
+ * Times are relative (ms left, ms ago), never clock readings, so a snapshot
+ * moves between processes; `savedAt` (`Date.now()`) lets a restore subtract the
+ * time that passed in between.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, type CircuitBreakerSnapshot } from 'breakwater';
+ *
+ * const saved: CircuitBreakerSnapshot = JSON.parse(JSON.stringify(new CircuitBreaker().toJSON()));
+ * const breaker = new CircuitBreaker({ initialState: saved });
+ * ```
+ */
+export interface CircuitBreakerSnapshot {
+  /** Format version. */
+  readonly version: 1;
+  /** The state when saved. A restored `'half-open'` resumes as open with its wait over. */
+  readonly state: CircuitState;
+  /** `Date.now()` when saved. */
+  readonly savedAt: number;
+  /** Ms left of the open wait (`open`), `null` for a wait without end; `0` otherwise. */
+  readonly openRemaining: number | null;
+  /** The wait the circuit last opened for, in ms (`null`: without end); a hung trial is replaced after this long. */
+  readonly openDuration: number | null;
+  /** Consecutive openings without closing in between. */
+  readonly opens: number;
+  /** Holds of `isolate()` (`isolated`); `0` otherwise. */
+  readonly isolations: number;
+  /** Consecutive failures while closed. */
+  readonly consecutiveFailures: number;
+  /** The calls in the window. */
+  readonly window: WindowSnapshot;
+}
+
+const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
+
+function count(value: unknown): boolean {
+  return typeof value === 'number' && value >= 0 && value !== Infinity;
+}
+
+function validWindow(window: unknown): window is WindowSnapshot {
+  if (window === null || typeof window !== 'object') return false;
+  const w = window as Record<string, unknown>;
+  if (w.kind === 'count') return typeof w.outcomes === 'string' && /^[0-3]*$/.test(w.outcomes) && count(w.rejections);
+  if (w.kind !== 'time' || !Array.isArray(w.buckets)) return false;
+  return w.buckets.every(
+    (b: unknown) => Array.isArray(b) && b.length === 5 && typeof b[0] === 'number' && Number.isFinite(b[0]) && b.slice(1).every(count),
+  );
+}
+
+/** Checks a snapshot given as `initialState`; throws a TypeError naming the option. */
+export function parseSnapshot(owner: string, value: unknown): CircuitBreakerSnapshot | undefined {
+  if (value === undefined) return undefined;
+  const s = value as Partial<Record<keyof CircuitBreakerSnapshot, unknown>> | null;
+  const ok =
+    s !== null &&
+    typeof s === 'object' &&
+    s.version === 1 &&
+    STATES.includes(s.state as CircuitState) &&
+    typeof s.savedAt === 'number' &&
+    (count(s.openRemaining) || s.openRemaining === null) &&
+    (count(s.openDuration) || s.openDuration === null) &&
+    count(s.opens) &&
+    count(s.isolations) &&
+    count(s.consecutiveFailures) &&
+    validWindow(s.window);
+  if (!ok) throw new TypeError(`${owner}: option "initialState" must be a snapshot from toJSON(), got ${describe(value)}`);
+  return value as CircuitBreakerSnapshot;
+}

@@ -1,0 +1,186 @@
+// The sliding windows a CircuitBreaker counts calls in. Both cost O(1) per
+// call whatever their size: a count window is a ring of outcomes with running
+// totals; a time window is a ring of buckets whose index comes from the clock,
+// so a bucket that went stale during an idle gap is cleared before it is read.
+
+/** Outcome bits of one recorded call. */
+export const FAILED = 1;
+export const SLOW = 2;
+
+/** Counts of a window, as a snapshot stores them. */
+export type WindowSnapshot =
+  | { readonly kind: 'count'; readonly outcomes: string; readonly rejections: number }
+  | { readonly kind: 'time'; readonly buckets: readonly (readonly [age: number, calls: number, failures: number, slow: number, rejections: number])[] };
+
+/** @internal */
+export interface CallWindow {
+  /** Totals over the window; read them after `refresh(t)` (a time window ages). */
+  readonly calls: number;
+  readonly failures: number;
+  readonly slow: number;
+  readonly rejections: number;
+  /** Records a finished call at time `t` with outcome bits `FAILED | SLOW`. */
+  record(outcome: number, t: number): void;
+  /** Records a rejected call at time `t`. */
+  reject(t: number): void;
+  /** Drops what is older than the window at time `t`. */
+  refresh(t: number): void;
+  clear(): void;
+  /** The counts, with ages relative to `t`. */
+  save(t: number): WindowSnapshot;
+  /** Adds the counts of a snapshot taken `elapsed` ms before `t`. */
+  load(snapshot: WindowSnapshot, t: number, elapsed: number): void;
+}
+
+/** The last `size` calls. */
+export class CountWindow implements CallWindow {
+  calls = 0;
+  failures = 0;
+  slow = 0;
+  rejections = 0;
+  private readonly ring: Uint8Array;
+  private head = 0;
+
+  constructor(readonly size: number) {
+    this.ring = new Uint8Array(size);
+  }
+
+  record(outcome: number): void {
+    const ring = this.ring;
+    if (this.calls === ring.length) {
+      const old = ring[this.head]!;
+      this.failures -= old & FAILED;
+      this.slow -= old >> 1;
+    } else this.calls++;
+    ring[this.head] = outcome;
+    this.failures += outcome & FAILED;
+    this.slow += outcome >> 1;
+    if (++this.head === ring.length) this.head = 0;
+  }
+
+  reject(): void {
+    this.rejections++;
+  }
+
+  refresh(): void {}
+
+  clear(): void {
+    this.calls = this.failures = this.slow = this.rejections = this.head = 0;
+  }
+
+  save(): WindowSnapshot {
+    let outcomes = '';
+    const size = this.ring.length;
+    for (let i = this.calls; i > 0; i--) outcomes += String(this.ring[(this.head - i + size) % size]);
+    return { kind: 'count', outcomes, rejections: this.rejections };
+  }
+
+  load(snapshot: WindowSnapshot): void {
+    if (snapshot.kind !== 'count') return;
+    const outcomes = snapshot.outcomes;
+    for (let i = Math.max(0, outcomes.length - this.size); i < outcomes.length; i++) this.record(Number(outcomes[i]) & 3);
+    this.rejections += snapshot.rejections;
+  }
+}
+
+/** Number of buckets a time window is cut into. */
+export const BUCKETS = 10;
+
+/**
+ * Calls that ended in the last `duration` ms, in BUCKETS buckets of
+ * `duration / BUCKETS` ms: a call drops out with its bucket, between 0.9 and
+ * 1 × `duration` after it ended, never later.
+ */
+export class TimeWindow implements CallWindow {
+  calls = 0;
+  failures = 0;
+  slow = 0;
+  rejections = 0;
+  private readonly width: number;
+  // Per bucket: calls, failures, slow, rejections at [4i .. 4i+3].
+  private readonly counts = new Float64Array(BUCKETS * 4);
+  /** Bucket number (time / width) of the newest bucket. */
+  private epoch: number;
+
+  constructor(
+    readonly duration: number,
+    t: number,
+  ) {
+    this.width = duration / BUCKETS;
+    this.epoch = Math.floor(t / this.width);
+  }
+
+  record(outcome: number, t: number): void {
+    this.refresh(t);
+    const at = (this.epoch % BUCKETS) * 4;
+    const failed = outcome & FAILED;
+    const slow = outcome >> 1;
+    this.counts[at]!++;
+    this.counts[at + 1]! += failed;
+    this.counts[at + 2]! += slow;
+    this.calls++;
+    this.failures += failed;
+    this.slow += slow;
+  }
+
+  reject(t: number): void {
+    this.refresh(t);
+    this.counts[(this.epoch % BUCKETS) * 4 + 3]!++;
+    this.rejections++;
+  }
+
+  refresh(t: number): void {
+    const epoch = Math.floor(t / this.width);
+    if (epoch <= this.epoch) return;
+    // Clears at most BUCKETS buckets, however long the clock was idle.
+    const stale = Math.min(epoch - this.epoch, BUCKETS);
+    for (let k = 1; k <= stale; k++) this.drop(((this.epoch + k) % BUCKETS) * 4);
+    this.epoch = epoch;
+  }
+
+  clear(): void {
+    this.counts.fill(0);
+    this.calls = this.failures = this.slow = this.rejections = 0;
+  }
+
+  save(t: number): WindowSnapshot {
+    this.refresh(t);
+    const buckets: [number, number, number, number, number][] = [];
+    const into = t - this.epoch * this.width;
+    for (let k = BUCKETS - 1; k >= 0; k--) {
+      const at = (((this.epoch - k) % BUCKETS) + BUCKETS) % BUCKETS * 4;
+      const c = this.counts;
+      if (c[at] === 0 && c[at + 3] === 0) continue;
+      // Age of the bucket's middle, so a restore lands it in the same place.
+      buckets.push([into + (k - 0.5) * this.width, c[at]!, c[at + 1]!, c[at + 2]!, c[at + 3]!]);
+    }
+    return { kind: 'time', buckets };
+  }
+
+  load(snapshot: WindowSnapshot, t: number, elapsed: number): void {
+    if (snapshot.kind !== 'time') return;
+    this.refresh(t);
+    for (const [age, calls, failures, slow, rejections] of snapshot.buckets) {
+      const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.width);
+      if (epoch <= this.epoch - BUCKETS) continue;
+      const at = ((epoch % BUCKETS) + BUCKETS) % BUCKETS * 4;
+      this.counts[at]! += calls;
+      this.counts[at + 1]! += failures;
+      this.counts[at + 2]! += slow;
+      this.counts[at + 3]! += rejections;
+      this.calls += calls;
+      this.failures += failures;
+      this.slow += slow;
+      this.rejections += rejections;
+    }
+  }
+
+  private drop(at: number): void {
+    const c = this.counts;
+    this.calls -= c[at]!;
+    this.failures -= c[at + 1]!;
+    this.slow -= c[at + 2]!;
+    this.rejections -= c[at + 3]!;
+    c[at] = c[at + 1] = c[at + 2] = c[at + 3] = 0;
+  }
+}

@@ -1,0 +1,305 @@
+import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './breaker/options.js';
+import type { CircuitBreakerSnapshot, CircuitState } from './breaker/snapshot.js';
+import { CountWindow, FAILED, SLOW, TimeWindow, type CallWindow } from './breaker/window.js';
+import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
+import type { Ctx, Next } from './internal/context.js';
+import { now } from './internal/timers.js';
+import { PolicyBase } from './policy.js';
+
+/** What `stats()` returns: counts over the current window. */
+export interface CircuitBreakerStats {
+  readonly state: CircuitState;
+  /** Calls recorded in the window (failures and successes, not unhandled errors). */
+  readonly calls: number;
+  readonly failures: number;
+  /** Calls that took at least `slowCallDuration` (0 without it). */
+  readonly slowCalls: number;
+  /** Calls rejected without running, since the circuit last closed (in the window, for a time window). */
+  readonly rejections: number;
+}
+
+/** Events of {@link CircuitBreaker}. */
+export interface CircuitBreakerEvents {
+  /** The state changed. */
+  stateChange: { readonly from: CircuitState; readonly to: CircuitState };
+  /** The circuit opened on this outcome (a failure, or a slow call's value). */
+  open: { readonly error?: unknown; readonly value?: unknown };
+  /** The open wait passed: trial calls are admitted (fired when the breaker is next used or read; no timer is kept). */
+  halfOpen: Readonly<Record<never, never>>;
+  /** The circuit closed. */
+  close: Readonly<Record<never, never>>;
+  /** A call was rejected without running. */
+  rejected: { readonly state: 'open' | 'half-open' | 'isolated' };
+  /** A call succeeded after `duration` ms (`NaN` if nobody listened when it started). */
+  success: { readonly duration: number };
+  /** A call failed after `duration` ms, with a thrown `error` or a handled `value`. */
+  failure: { readonly duration: number; readonly error?: unknown; readonly value?: unknown };
+}
+
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const NO_PAYLOAD: Readonly<Record<never, never>> = Object.freeze({});
+
+// An open breaker's whole point is to fail fast, and a stack trace costs
+// microseconds while pointing only into the breaker. Where the runtime has
+// Error.stackTraceLimit (V8, JavaScriptCore) rejections are built without one;
+// name, message, retryAfter and cause stay.
+const ErrorCtor = Error as { stackTraceLimit?: number };
+function rejection(isolated: boolean, retryAfter: number, cause: unknown): BrokenCircuitError {
+  const limit = ErrorCtor.stackTraceLimit;
+  if (typeof limit === 'number') ErrorCtor.stackTraceLimit = 0;
+  try {
+    const options = cause === undefined ? {} : { cause };
+    return isolated ? new IsolatedCircuitError(undefined, options) : new BrokenCircuitError(undefined, { retryAfter, ...options });
+  } finally {
+    if (typeof limit === 'number') ErrorCtor.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * A circuit breaker: after too many failures it rejects calls at once with
+ * `BrokenCircuitError` for `openDuration`, then lets trial calls through and
+ * closes again when they succeed.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, BrokenCircuitError } from 'breakwater';
+ *
+ * const breaker = new CircuitBreaker({ failureRateThreshold: 0.5, windowDuration: 60_000, openDuration: 10_000 });
+ * breaker.on('stateChange', ({ from, to }) => console.log(`circuit ${from} -> ${to}`));
+ * try {
+ *   await breaker.execute(({ signal }) => fetch('https://api.example.com/health', { signal }));
+ * } catch (error) {
+ *   if (error instanceof BrokenCircuitError) console.log(`try again in ${error.retryAfter} ms`);
+ * }
+ * ```
+ */
+export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
+  private readonly o: ResolvedOptions;
+  private readonly window: CallWindow;
+  private phase = CLOSED;
+  /** Bumped on every state change: results of calls admitted earlier are ignored. */
+  private generation = 0;
+  /** Open: when trials are admitted. Half-open: when busy trials count as hung. */
+  private dueAt = 0;
+  private openFor = 0;
+  private opens = 0;
+  private consecutive = 0;
+  private trials = 0;
+  private successes = 0;
+  private isolations = 0;
+  /** Bumped by reset(), which voids every outstanding isolate() handle. */
+  private resets = 0;
+  /** The error that opened the circuit, the cause of its rejections. */
+  private cause: unknown = undefined;
+
+  constructor(options?: CircuitBreakerOptions) {
+    super();
+    const o = (this.o = resolveOptions(options));
+    const t = now();
+    this.window = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
+    if (o.initialState !== undefined) this.restore(o.initialState, t);
+  }
+
+  /** The current state. Reads `'half-open'` as soon as the open wait has passed. */
+  get state(): CircuitState {
+    if (this.isolations > 0) return 'isolated';
+    if (this.phase === OPEN) this.sync(now());
+    return this.phase === CLOSED ? 'closed' : this.phase === OPEN ? 'open' : 'half-open';
+  }
+
+  /** Counts over the current window. */
+  stats(): CircuitBreakerStats {
+    const state = this.state;
+    const w = this.window;
+    w.refresh(now());
+    return { state, calls: w.calls, failures: w.failures, slowCalls: w.slow, rejections: w.rejections };
+  }
+
+  /**
+   * Holds the circuit open (`isolated`: every call rejected with
+   * `IsolatedCircuitError`) until the returned function is called. Holds
+   * nest: the circuit closes when the last one is released.
+   */
+  isolate(): () => void {
+    const from = this.state;
+    if (++this.isolations === 1) {
+      this.generation++;
+      this.change(from, 'isolated');
+    }
+    const resets = this.resets;
+    let held = true;
+    return () => {
+      if (!held || resets !== this.resets) return;
+      held = false;
+      if (--this.isolations === 0) this.close('isolated');
+    };
+  }
+
+  /** Closes the circuit and clears all counts; also ends every isolation. */
+  reset(): void {
+    const from = this.state;
+    this.resets++;
+    this.isolations = 0;
+    this.close(from);
+  }
+
+  /** A JSON-serialisable snapshot; `new CircuitBreaker({ initialState })` resumes from it. */
+  toJSON(): CircuitBreakerSnapshot {
+    const state = this.state;
+    const t = now();
+    const open = state === 'open';
+    return {
+      version: 1,
+      state,
+      savedAt: Date.now(),
+      openRemaining: open ? finite(this.dueAt - t) : 0,
+      openDuration: finite(this.openFor),
+      opens: this.opens,
+      isolations: this.isolations,
+      consecutiveFailures: this.consecutive,
+      window: this.window.save(t),
+    };
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    // The happy path: closed, nothing else to decide.
+    if (this.phase === CLOSED && this.isolations === 0) return this.call(ctx, next, this.generation);
+    return this.admit(ctx, next);
+  }
+
+  private admit(ctx: Ctx, next: Next): Promise<unknown> {
+    const t = now();
+    if (this.isolations === 0) {
+      this.sync(t);
+      if (this.phase === CLOSED) return this.call(ctx, next, this.generation);
+      if (this.phase === HALF_OPEN) {
+        if (this.trials < this.o.halfOpenMaxCalls) {
+          this.trials++;
+          this.dueAt = t + this.openFor;
+          return this.call(ctx, next, this.generation);
+        }
+        if (t >= this.dueAt) {
+          // Every trial slot has been busy for a whole open wait: count those
+          // trials as hung, ignore their results, and start a fresh one.
+          this.generation++;
+          this.trials = 1;
+          this.dueAt = t + this.openFor;
+          return this.call(ctx, next, this.generation);
+        }
+      }
+    }
+    this.window.reject(t);
+    const state = this.isolations > 0 ? 'isolated' : this.phase === OPEN ? 'open' : 'half-open';
+    if (this.listeners.rejected !== undefined) this.emit('rejected', { state });
+    return Promise.reject(rejection(state === 'isolated', Math.max(0, this.dueAt - t), this.cause));
+  }
+
+  private async call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
+    // The clock is read only when a duration is wanted.
+    const timed = this.o.slowCallDuration !== undefined || this.listeners.success !== undefined || this.listeners.failure !== undefined;
+    const start = timed ? now() : NaN;
+    let value: unknown;
+    try {
+      value = await next(ctx);
+    } catch (error) {
+      // The caller's own abort and unhandled errors count neither way.
+      if (ctx.aborted || (this.o.handle !== undefined && !this.o.handle(error))) this.ignore(generation);
+      else this.settle(generation, start, true, true, error);
+      throw error;
+    }
+    const failed = this.o.handleResult !== undefined && this.o.handleResult(value);
+    this.settle(generation, start, failed, false, value);
+    return value;
+  }
+
+  /** Records how an admitted call ended: `result` is what it threw (`thrown`) or returned. */
+  private settle(generation: number, start: number, failed: boolean, thrown: boolean, result: unknown): void {
+    const end = start === start || this.o.windowDuration !== undefined ? now() : 0;
+    const duration = end - start;
+    const slow = this.o.slowCallDuration !== undefined && duration >= this.o.slowCallDuration;
+    if (failed) {
+      if (this.listeners.failure !== undefined) this.emit('failure', thrown ? { duration, error: result } : { duration, value: result });
+    } else if (this.listeners.success !== undefined) this.emit('success', { duration });
+    // A result from before the last state change must not move the state again.
+    if (generation !== this.generation) return;
+    if (this.phase === HALF_OPEN) {
+      if (failed || (slow && this.o.slowRate !== undefined)) return this.open(now(), 'half-open', thrown, result);
+      this.trials--;
+      if (++this.successes >= this.o.successThreshold) this.close('half-open');
+      return;
+    }
+    const w = this.window;
+    w.record((failed ? FAILED : 0) | (slow ? SLOW : 0), end);
+    this.consecutive = failed ? this.consecutive + 1 : 0;
+    const o = this.o;
+    const trip =
+      o.failureRate === undefined
+        ? this.consecutive >= o.failureThreshold
+        : w.calls >= o.minimumCalls && w.failures / w.calls >= o.failureRate;
+    if (trip || (o.slowRate !== undefined && w.calls >= o.minimumCalls && w.slow / w.calls >= o.slowRate)) {
+      this.open(now(), 'closed', thrown, result);
+    }
+  }
+
+  private ignore(generation: number): void {
+    if (generation === this.generation && this.phase === HALF_OPEN) this.trials--;
+  }
+
+  /** Moves an open circuit whose wait has passed to half-open. */
+  private sync(t: number): void {
+    if (this.phase !== OPEN || t < this.dueAt) return;
+    this.phase = HALF_OPEN;
+    this.generation++;
+    this.trials = this.successes = 0;
+    this.change('open', 'half-open');
+    if (this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
+  }
+
+  private open(t: number, from: CircuitState, thrown: boolean, result: unknown): void {
+    this.openFor = this.o.openDuration(++this.opens);
+    this.dueAt = t + this.openFor;
+    this.phase = OPEN;
+    this.generation++;
+    this.trials = this.successes = 0;
+    this.cause = thrown ? result : undefined;
+    this.change(from, 'open');
+    if (this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
+  }
+
+  private close(from: CircuitState): void {
+    this.phase = CLOSED;
+    this.generation++;
+    this.opens = this.consecutive = this.trials = this.successes = 0;
+    this.cause = undefined;
+    this.window.clear();
+    if (from === 'closed') return;
+    this.change(from, 'closed');
+    if (this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
+  }
+
+  private change(from: CircuitState, to: CircuitState): void {
+    if (this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
+  }
+
+  private restore(s: CircuitBreakerSnapshot, t: number): void {
+    // Time that passed between save and restore (wall clock; never negative).
+    const elapsed = Math.max(0, Date.now() - s.savedAt) || 0;
+    this.window.load(s.window, t, elapsed);
+    this.consecutive = s.consecutiveFailures;
+    this.opens = s.opens;
+    this.openFor = s.openDuration ?? Infinity;
+    if (s.state === 'isolated') this.isolations = Math.max(1, s.isolations);
+    if (s.state === 'open' || s.state === 'half-open') {
+      // Half-open resumes as open with its wait over: trials in flight did not survive.
+      this.phase = OPEN;
+      this.dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
+    }
+  }
+}
+
+function finite(ms: number): number | null {
+  return ms === Infinity ? null : Math.max(0, ms);
+}
