@@ -3,7 +3,7 @@
 // more, so when it rejects later Node reports an unhandled rejection (or
 // crashes the process); and a fallback around it runs a second time.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, retryWithBackoff, withFallback, withTimeout, wrap } from '../../src/index.js';
+import { TimeoutError, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
 import { drainMacrotasks, track, watchUnhandled } from './fixtures/watch.js';
 
 class Late extends Error {}
@@ -68,6 +68,53 @@ describe('a late rejection of an abandoned call', () => {
     // The caller's own abort is never replaced by a fallback.
     expect(fallback).not.toHaveBeenCalled();
     expect(call.settled).toBe(1);
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('is not unhandled when a hedge won and the loser rejects later', async () => {
+    // Attempt 1 ignores its signal and rejects at 50 ms; attempt 2 (started at 10 ms) answers at once.
+    const fn = (ctx: PolicyContext) => (ctx.attempt === 1 ? rejectsAfter(50)() : 'hedged');
+    const call = track(hedge({ delay: 10 }).execute(fn));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(call.value).toBe('hedged');
+    await vi.advanceTimersByTimeAsync(100);
+    await drainMacrotasks();
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('runs a fallback around a hedge once when every hedged attempt rejects late, at different times', async () => {
+    const fallback = vi.fn(() => 'fallback');
+    const fn = vi.fn((ctx: PolicyContext) => rejectsAfter(100 - ctx.attempt * 20)());
+    const call = track(wrap(withFallback(fallback), hedge({ delay: 5, maxHedges: 3 })).execute(fn));
+    await vi.runAllTimersAsync();
+    await drainMacrotasks();
+    expect(fn).toHaveBeenCalledTimes(4);
+    expect(call.value).toBe('fallback');
+    expect(fallback).toHaveBeenCalledTimes(1);
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('is not unhandled when the caller aborted a hedge and its attempts reject later', async () => {
+    const caller = new AbortController();
+    const fallback = vi.fn(() => 'fallback');
+    const call = track(wrap(withFallback(fallback), hedge({ delay: 5, maxHedges: 2 })).execute(rejectsAfter(50), caller.signal));
+    await vi.advanceTimersByTimeAsync(12); // three attempts running
+    caller.abort('stop');
+    await call.done;
+    expect(call.error).toBe('stop'); // at once, with the caller's reason
+    await vi.runAllTimersAsync();
+    await drainMacrotasks();
+    expect(fallback).not.toHaveBeenCalled();
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('is not unhandled when a timeout abandons a hedge whose attempts reject later', async () => {
+    const fallback = vi.fn(() => 'fallback');
+    const call = track(wrap(withFallback(fallback), withTimeout(8), hedge({ delay: 5, maxHedges: 1 })).execute(rejectsAfter(50)));
+    await vi.runAllTimersAsync();
+    await drainMacrotasks();
+    expect(call.value).toBe('fallback');
+    expect(fallback).toHaveBeenCalledTimes(1);
     expect(unhandled.seen).toEqual([]);
   });
 });

@@ -4,7 +4,9 @@
 // calls back twice, or throws something that is not an Error.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  RetryBudget,
   TimeoutError,
+  hedge,
   retryWithBackoff,
   withFallback,
   withTimeout,
@@ -48,7 +50,14 @@ function transparentPolicies(): Record<string, () => Policy<unknown>> {
     retryWithBackoff: () => retryWithBackoff({ maxRetries: 2, initialDelay: 1 }),
     'withTimeout (aggressive)': () => withTimeout(1_000),
     'withTimeout (cooperative)': () => withTimeout(1_000, { strategy: 'cooperative' }),
-    'a pipeline of all of them': () => wrap(retryWithBackoff({ maxRetries: 2, initialDelay: 1 }), withTimeout(1_000), withTimeout(500, { strategy: 'cooperative' })),
+    'hedge (answers from one attempt)': () => hedge({ delay: 10, handle: () => false }),
+    'a pipeline of all of them': () =>
+      wrap(
+        retryWithBackoff({ maxRetries: 2, initialDelay: 1, budget: new RetryBudget() }),
+        withTimeout(1_000),
+        hedge({ delay: 10, handle: () => false }),
+        withTimeout(500, { strategy: 'cooperative' }),
+      ),
   };
 }
 

@@ -2,7 +2,7 @@
 // delay fires after 1 ms instead (with a TimeoutOverflowWarning), so a long
 // timeout times out at once and a long retry delay retries at once.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, retryWithBackoff, withTimeout } from '../../src/index.js';
+import { TimeoutError, hedge, retryWithBackoff, withTimeout, type PolicyContext } from '../../src/index.js';
 import { drainMacrotasks, track, watchWarnings } from './fixtures/watch.js';
 
 const LONG = [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 1e12];
@@ -34,6 +34,17 @@ describe('delays and timeouts at or above 2^31 ms', () => {
       expect(fn).toHaveBeenCalledTimes(2);
       expect(call.value).toBe('second');
       expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it(`a ${ms} ms hedge delay starts no hedge before it`, async () => {
+      vi.useFakeTimers();
+      const fn = vi.fn((ctx: PolicyContext) => (ctx.attempt === 1 ? hang() : 'hedged'));
+      const call = track(hedge({ delay: ms }).execute(fn));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(fn).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fn).toHaveBeenCalledTimes(2);
+      expect(call.value).toBe('hedged');
     });
   }
 

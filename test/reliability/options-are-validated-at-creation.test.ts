@@ -3,7 +3,7 @@
 // or `{ key: undefined }` (what `{ ...defaults, ...userOptions }` produces)
 // is taken as a value instead of "use the default".
 import { describe, expect, it, vi } from 'vitest';
-import { TimeoutError, retryWithBackoff, withFallback, withTimeout, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
+import { RetryBudget, TimeoutError, hedge, retryWithBackoff, withFallback, withTimeout, type FallbackOptions, type HedgeOptions, type RetryBudgetOptions, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
 
 // Plain JavaScript (or `{ ...defaults, ...user }`) produces keys set to undefined;
 // under exactOptionalPropertyTypes TypeScript refuses to write them, so they are cast.
@@ -30,14 +30,16 @@ const refuse = {
 } as const;
 
 interface Table {
-  readonly create: (options: Record<string, unknown>) => unknown;
+  readonly create: (options: unknown) => unknown;
+  /** Options that are required, with a valid value. */
+  readonly base?: Record<string, unknown>;
   /** Option name → the kind of value it takes (extra values it must refuse may follow). */
   readonly options: Record<string, readonly unknown[]>;
 }
 
 const tables: Record<string, Table> = {
   retryWithBackoff: {
-    create: (o) => retryWithBackoff(o),
+    create: (o) => retryWithBackoff(o as RetryOptions),
     options: {
       maxRetries: refuse.count,
       initialDelay: refuse.finite,
@@ -54,11 +56,26 @@ const tables: Record<string, Table> = {
     },
   },
   withTimeout: {
-    create: (o) => withTimeout(1_000, o),
+    create: (o) => withTimeout(1_000, o as TimeoutOptions),
     options: { strategy: refuse.enum },
   },
+  hedge: {
+    create: (o) => hedge(o as HedgeOptions),
+    base: { delay: 10 },
+    options: {
+      delay: refuse.unbounded,
+      maxHedges: [...refuse.count, Infinity],
+      handle: refuse.fn,
+      handleResult: refuse.fn,
+      budget: [...refuse.object, {}, { tryRetry: () => true }],
+    },
+  },
+  RetryBudget: {
+    create: (o) => new RetryBudget(o as RetryBudgetOptions),
+    options: { ratio: refuse.finite, minRetriesPerSecond: refuse.finite, window: [...refuse.finite, 0] },
+  },
   withFallback: {
-    create: (o) => withFallback('fallback', o),
+    create: (o) => withFallback('fallback', o as FallbackOptions),
     options: { handle: refuse.fn, handleResult: refuse.fn },
   },
 };
@@ -67,9 +84,10 @@ describe('options', () => {
   for (const [owner, table] of Object.entries(tables)) {
     describe(owner, () => {
       it('accepts every option set to undefined, and no options at all', () => {
-        const allUndefined = Object.fromEntries(Object.keys(table.options).map((name) => [name, undefined]));
-        expect(() => table.create(allUndefined)).not.toThrow();
-        expect(() => table.create({})).not.toThrow();
+        const optional = Object.keys(table.options).filter((name) => !(name in (table.base ?? {})));
+        const allUndefined = Object.fromEntries(optional.map((name) => [name, undefined]));
+        expect(() => table.create({ ...allUndefined, ...table.base })).not.toThrow();
+        expect(() => table.create({ ...table.base })).not.toThrow();
       });
 
       it('rejects options that are not an object, naming the policy', () => {
@@ -84,7 +102,7 @@ describe('options', () => {
           for (const value of values) {
             let thrown: unknown;
             try {
-              table.create({ [name]: value });
+              table.create({ ...table.base, [name]: value });
             } catch (error) {
               thrown = error;
             }
@@ -96,6 +114,11 @@ describe('options', () => {
       }
     });
   }
+
+  it('hedge requires delay, naming it', () => {
+    expect(() => hedge({} as HedgeOptions)).toThrow(/"delay"/);
+    expect(() => hedge(loose<HedgeOptions>({ delay: undefined }))).toThrow(/"delay"/);
+  });
 
   it('withTimeout rejects a missing or invalid ms, naming it', () => {
     for (const ms of [undefined, -1, NaN, '5', null]) {
