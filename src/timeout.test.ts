@@ -246,7 +246,12 @@ describe('withTimeout: the caller signal', () => {
     const cooperative = withTimeout(50, { strategy: 'cooperative' });
     for (let i = 0; i < 10; i++) {
       await timeout.execute(({ signal }) => (signal.aborted ? 'x' : i), controller.signal);
-      const late = settle(timeout.execute(({ signal }) => (signal, never()), controller.signal));
+      const late = settle(
+        timeout.execute((ctx) => {
+          void ctx.signal; // read it, so the timeout links its scope to the caller signal
+          return never();
+        }, controller.signal),
+      );
       const coop = settle(
         cooperative.execute(
           ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
