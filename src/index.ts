@@ -36,3 +36,7 @@ export { chaos, ChaosPolicy } from './chaos.js';
 export type { ChaosOptions, ChaosEvents, ChaosLatency } from './chaos.js';
 export { resilientFetch, HttpStatusError, isFailureResponse } from './fetch.js';
 export type { FetchFunction, ResilientFetchOptions, HttpStatusErrorOptions } from './fetch.js';
+export { Bulkhead } from './bulkhead.js';
+export type { BulkheadOptions, BulkheadEvents } from './bulkhead.js';
+export { RateLimiter } from './rate-limiter.js';
+export type { RateLimiterOptions, RateLimiterEvents } from './rate-limiter.js';

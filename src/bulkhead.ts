@@ -1,0 +1,155 @@
+import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js';
+import type { Ctx, Next } from './internal/context.js';
+import { LinkedQueue } from './internal/queue.js';
+import { startTimer } from './internal/timers.js';
+import { numberOption, objectOptions } from './internal/validate.js';
+import { type WaitHost, Waiter } from './internal/waiter.js';
+import { PolicyBase } from './policy.js';
+
+/** Options of {@link Bulkhead}. */
+export interface BulkheadOptions {
+  /**
+   * Calls of `fn` allowed to run at once; an integer >= 1. Required.
+   */
+  readonly maxConcurrent: number;
+  /**
+   * Calls allowed to wait, in FIFO order, for a slot once all are taken; an
+   * integer >= 0 or `Infinity`. Beyond it a call is rejected at once.
+   * @default 0
+   */
+  readonly maxQueue?: number;
+  /**
+   * How long, in ms, a call may wait in the queue before it is rejected with
+   * `BulkheadRejectedError` (`reason: 'queue-timeout'`). `undefined` waits as
+   * long as it takes.
+   * @default undefined
+   */
+  readonly queueTimeout?: number;
+}
+
+/** Events of {@link Bulkhead}. */
+export interface BulkheadEvents {
+  /** A call was turned away: no slot and no room in the queue, or it waited `queueTimeout` in the queue. */
+  rejected: { readonly reason: BulkheadRejectionReason };
+}
+
+const OWNER = 'Bulkhead';
+// Shared payloads: emitting allocates nothing, and listeners cannot tell the difference.
+const FULL = Object.freeze({ reason: 'full' as const });
+const QUEUE_TIMEOUT = Object.freeze({ reason: 'queue-timeout' as const });
+
+/**
+ * A semaphore and a Policy: at most `maxConcurrent` calls of `fn` run at once,
+ * up to `maxQueue` more wait their turn in FIFO order, and the rest are
+ * rejected at once with `BulkheadRejectedError`. A queued call whose signal
+ * aborts leaves the queue at once, rejecting with the abort reason. When a
+ * call settles its slot passes straight to the oldest waiter, so a newcomer
+ * never jumps the queue.
+ *
+ * @example
+ * ```ts
+ * import { Bulkhead, BulkheadRejectedError } from 'breakwater';
+ *
+ * const db = new Bulkhead({ maxConcurrent: 10, maxQueue: 100, queueTimeout: 2_000 });
+ * db.on('rejected', ({ reason }) => console.warn(`database bulkhead: ${reason}`));
+ * const rows = await db.execute(({ signal }) => pool.query('SELECT 1', { signal }));
+ * console.log(db.active, db.queued);
+ * ```
+ */
+export class Bulkhead extends PolicyBase<BulkheadEvents> implements WaitHost {
+  /** The most calls of `fn` that run at once. */
+  readonly maxConcurrent: number;
+  /** The most calls that wait for a slot. */
+  readonly maxQueue: number;
+  /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
+  readonly queueTimeout: number;
+  private running = 0;
+  private readonly waiting = new LinkedQueue<Waiter>();
+  // Bound once, so a call that runs attaches no closures of its own.
+  private readonly settledValue: (value: unknown) => unknown;
+  private readonly settledError: (error: unknown) => never;
+
+  constructor(options: BulkheadOptions) {
+    super();
+    const o = objectOptions<BulkheadOptions>(OWNER, options);
+    if (o.maxConcurrent === undefined) throw new TypeError(`${OWNER}: option "maxConcurrent" is required`);
+    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, { min: 1, integer: true });
+    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, { integer: true, infinite: true });
+    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, { infinite: true });
+    this.settledValue = (value) => {
+      this.release();
+      return value;
+    };
+    this.settledError = (error) => {
+      this.release();
+      throw error;
+    };
+  }
+
+  /** Calls of `fn` running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Calls waiting for a slot now. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    // A free slot implies an empty queue: slots are handed to waiters, never freed under them.
+    if (this.running < this.maxConcurrent) {
+      this.running++;
+      return this.start(ctx, next);
+    }
+    if (this.waiting.size >= this.maxQueue) {
+      if (this.listeners.rejected !== undefined) this.emit('rejected', FULL);
+      return Promise.reject(new BulkheadRejectedError(undefined, { reason: 'full' }));
+    }
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    const waiter = new Waiter(this, ctx, next);
+    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.expire(waiter), this.queueTimeout);
+    this.waiting.push(waiter);
+    return waiter.promise;
+  }
+
+  /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
+  private start(ctx: Ctx, next: Next): Promise<unknown> {
+    let pending: Promise<unknown>;
+    try {
+      pending = next(ctx);
+    } catch (error) {
+      // `next` returns a promise by contract; a stage that throws anyway must not keep the slot.
+      pending = Promise.reject(error);
+    }
+    return pending.then(this.settledValue, this.settledError);
+  }
+
+  private release(): void {
+    const waiter = this.waiting.shift();
+    if (waiter === undefined) {
+      this.running--;
+      return;
+    }
+    // The slot goes straight to the oldest waiter: `running` never dips, so no newcomer can take it.
+    waiter.detach();
+    waiter.resolve(this.start(waiter.ctx, waiter.stage));
+  }
+
+  /** @internal The waiter's signal aborted while it was queued. */
+  abandon(waiter: Waiter): void {
+    if (!this.waiting.remove(waiter)) return;
+    const reason = waiter.reason;
+    waiter.detach();
+    waiter.reject(reason);
+  }
+
+  private expire(waiter: Waiter): void {
+    if (!this.waiting.remove(waiter)) return;
+    waiter.timer = undefined;
+    waiter.detach();
+    if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);
+    waiter.reject(new BulkheadRejectedError(undefined, { reason: 'queue-timeout' }));
+  }
+}

@@ -1,0 +1,65 @@
+import type { Ctx, Next } from './context.js';
+import type { Linked } from './queue.js';
+import { stopTimer, type TimerHandle } from './timers.js';
+
+/** The policy a waiter queues in: told when the waiter's call is aborted. */
+export interface WaitHost {
+  abandon(waiter: Waiter): void;
+}
+
+/**
+ * A call waiting in a Bulkhead or RateLimiter queue: its own queue node, its
+ * promise, and its abort listener. It listens on the call's signal only while
+ * queued (`detach` removes the listener), so a long-lived caller signal never
+ * collects listeners from calls that already ran.
+ */
+export class Waiter implements Linked<Waiter> {
+  prev: Waiter | undefined = undefined;
+  next: Waiter | undefined = undefined;
+  /** A queue-timeout timer, owned by the host. */
+  timer: TimerHandle = undefined;
+  readonly promise: Promise<unknown>;
+  resolve!: (value: unknown) => void;
+  reject!: (reason: unknown) => void;
+  private signal: AbortSignal | undefined = undefined;
+
+  constructor(
+    private readonly host: WaitHost,
+    readonly ctx: Ctx,
+    readonly stage: Next,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // Without a caller signal or an enclosing scope nothing can abort the call:
+    // reading ctx.signal would only allocate an AbortController.
+    if (ctx.scope !== undefined || ctx.callerSignal !== undefined) {
+      const signal = ctx.signal;
+      this.signal = signal;
+      signal.addEventListener('abort', this);
+    }
+  }
+
+  /** @internal The call's signal aborted while queued. (An object listener needs no closure.) */
+  handleEvent(): void {
+    this.host.abandon(this);
+  }
+
+  /** Why the call was aborted. */
+  get reason(): unknown {
+    return this.signal !== undefined ? this.signal.reason : this.ctx.reason;
+  }
+
+  /** Leaving the queue: drop the abort listener and the timer. */
+  detach(): void {
+    if (this.signal !== undefined) {
+      this.signal.removeEventListener('abort', this);
+      this.signal = undefined;
+    }
+    if (this.timer !== undefined) {
+      stopTimer(this.timer);
+      this.timer = undefined;
+    }
+  }
+}

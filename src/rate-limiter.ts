@@ -1,0 +1,180 @@
+import { RateLimitedError } from './errors.js';
+import type { Ctx, Next } from './internal/context.js';
+import { LinkedQueue } from './internal/queue.js';
+import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
+import { numberOption, objectOptions } from './internal/validate.js';
+import { type WaitHost, Waiter } from './internal/waiter.js';
+import { PolicyBase } from './policy.js';
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /**
+   * Calls allowed per `interval`, and the largest burst; an integer >= 1. Required.
+   */
+  readonly limit: number;
+  /**
+   * The period, in ms, over which `limit` tokens refill (one every `interval / limit` ms). Required.
+   */
+  readonly interval: number;
+  /**
+   * How long, in ms, a call without a token may wait for one, in FIFO order.
+   * `0` rejects at once; `Infinity` always waits. A call whose token is due
+   * later than this is rejected at once rather than after waiting in vain.
+   * @default 0
+   */
+  readonly maxWait?: number;
+}
+
+/** Events of {@link RateLimiter}. */
+export interface RateLimiterEvents {
+  /** A call was turned away: its token is due in `retryAfter` ms, later than `maxWait`. */
+  rejected: { readonly retryAfter: number };
+}
+
+const OWNER = 'RateLimiter';
+
+/**
+ * A token bucket and a Policy: `limit` calls per `interval` ms, in bursts of
+ * up to `limit`. A call without a token waits for one in FIFO order if it is
+ * due within `maxWait`, and is otherwise rejected at once with
+ * `RateLimitedError`, whose `retryAfter` says when its token would be due
+ * (which `retryWithBackoff` honours by default). Refill is computed from the
+ * clock on demand: no timer runs unless calls are waiting, and then only one.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from 'breakwater';
+ *
+ * // The API allows 10 requests per second; wait up to 2 s for a turn.
+ * const limiter = new RateLimiter({ limit: 10, interval: 1_000, maxWait: 2_000 });
+ * const res = await limiter.execute(({ signal }) => fetch('https://api.example.com/items', { signal }));
+ * ```
+ */
+export class RateLimiter extends PolicyBase<RateLimiterEvents> implements WaitHost {
+  /** Calls per `interval`, and the largest burst. */
+  readonly limit: number;
+  /** The refill period in ms. */
+  readonly interval: number;
+  /** How long a call may wait for a token, in ms. */
+  readonly maxWait: number;
+  // The bucket, kept exact without accumulating floats: at time `anchor` it
+  // was full, and `taken` tokens have been spent since. Token n (counting from
+  // the anchor) is due at anchor + (n - limit) * interval / limit, computed
+  // afresh each time, so no rounding error builds up over any run of calls,
+  // and an idle gap of any length refills to exactly `limit`.
+  private anchor = 0;
+  private taken = 0;
+  private readonly waiting = new LinkedQueue<Waiter>();
+  private timer: TimerHandle = undefined;
+  private readonly wake: () => void;
+
+  constructor(options: RateLimiterOptions) {
+    super();
+    const o = objectOptions<RateLimiterOptions>(OWNER, options);
+    if (o.limit === undefined) throw new TypeError(`${OWNER}: option "limit" is required`);
+    if (o.interval === undefined) throw new TypeError(`${OWNER}: option "interval" is required`);
+    this.limit = numberOption(OWNER, 'limit', o.limit, 1, { min: 1, integer: true });
+    this.interval = numberOption(OWNER, 'interval', o.interval, 1, { above: true });
+    this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, { infinite: true });
+    this.wake = () => {
+      this.timer = undefined;
+      this.drain();
+    };
+  }
+
+  /** Calls waiting for a token now. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /** Tokens a call could take right now (0 while calls are waiting: they come first). */
+  get available(): number {
+    if (this.waiting.size > 0) return 0;
+    const t = now();
+    this.refill(t);
+    const minted = Math.floor(((t - this.anchor) * this.limit) / this.interval);
+    return Math.max(0, Math.min(this.limit, this.limit + minted - this.taken));
+  }
+
+  /** @internal */
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    // The happy path: nobody waiting and a token in the bucket.
+    const t = now();
+    if (this.waiting.size === 0 && this.tryTake(t)) return next(ctx);
+    return this.queue(ctx, next, t);
+  }
+
+  private queue(ctx: Ctx, next: Next, t: number): Promise<unknown> {
+    this.refill(t);
+    // Tokens are handed out in order, so this call's token is the one after
+    // every waiter's: that is when it would run, and it never runs later.
+    const wait = this.due(this.taken + this.waiting.size + 1) - t;
+    if (wait > this.maxWait) {
+      const retryAfter = Math.ceil(wait);
+      if (this.listeners.rejected !== undefined) this.emit('rejected', { retryAfter });
+      return Promise.reject(new RateLimitedError(undefined, { retryAfter }));
+    }
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    const waiter = new Waiter(this, ctx, next);
+    this.waiting.push(waiter);
+    if (this.timer === undefined) this.arm(t);
+    return waiter.promise;
+  }
+
+  /** When the bucket has been full since `anchor`, restart the count at `t`: a full bucket holds no more. */
+  private refill(t: number): void {
+    if (this.taken === 0 || t >= this.due(this.taken + this.limit)) {
+      this.anchor = t;
+      this.taken = 0;
+    }
+  }
+
+  /** The time token n since the anchor is due. */
+  private due(n: number): number {
+    return n <= this.limit ? this.anchor : this.anchor + ((n - this.limit) * this.interval) / this.limit;
+  }
+
+  private tryTake(t: number): boolean {
+    this.refill(t);
+    if (t < this.due(this.taken + 1)) return false;
+    this.taken++;
+    return true;
+  }
+
+  /** Hands due tokens to waiters in order, then sleeps until the next one is due. */
+  private drain(): void {
+    const t = now();
+    let waiter: Waiter | undefined;
+    while ((waiter = this.waiting.peek()) !== undefined && this.tryTake(t)) {
+      this.waiting.shift();
+      waiter.detach();
+      let pending: Promise<unknown>;
+      try {
+        pending = waiter.stage(waiter.ctx);
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      waiter.resolve(pending);
+    }
+    if (this.waiting.size > 0) this.arm(t);
+  }
+
+  /** One timer, for the head of the queue. */
+  private arm(t: number): void {
+    // Rounded up: a timer that fires a fraction early would find no token.
+    this.timer = startTimer(this.wake, Math.max(0, Math.ceil(this.due(this.taken + 1) - t)));
+  }
+
+  /** @internal The waiter's signal aborted while it was queued. */
+  abandon(waiter: Waiter): void {
+    if (!this.waiting.remove(waiter)) return;
+    const reason = waiter.reason;
+    waiter.detach();
+    // The head's token is due when it was: the timer stays, unless nobody is left.
+    if (this.waiting.size === 0 && this.timer !== undefined) {
+      stopTimer(this.timer);
+      this.timer = undefined;
+    }
+    waiter.reject(reason);
+  }
+}
