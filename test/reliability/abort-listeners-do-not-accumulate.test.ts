@@ -3,7 +3,7 @@
 // prints MaxListenersExceededWarning after the 11th call.
 import { setMaxListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RetryBudget, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
+import { CircuitBreaker, RetryBudget, chaos, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
 import { abortListeners, drainMacrotasks, watchWarnings } from './fixtures/watch.js';
 
 const CALLS = 20_000;
@@ -58,8 +58,10 @@ describe('abort listeners on a long-lived caller signal', () => {
     const pipeline = wrap(
       withFallback('fallback'),
       retryWithBackoff({ maxRetries: 2, initialDelay: 1, jitter: 'none', budget: new RetryBudget() }),
+      new CircuitBreaker({ failureThreshold: 5, openDuration: 50 }),
       hedge({ delay: 10 }),
       withTimeout(20),
+      chaos({ latency: [0, 3], latencyRate: 0.3, seed: 9 }),
     );
     const outcomes = new Map<unknown, number>();
     let peak = 0;

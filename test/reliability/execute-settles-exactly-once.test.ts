@@ -4,7 +4,9 @@
 // calls back twice, or throws something that is not an Error.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  CircuitBreaker,
   RetryBudget,
+  chaos,
   TimeoutError,
   hedge,
   retryWithBackoff,
@@ -50,13 +52,17 @@ function transparentPolicies(): Record<string, () => Policy<unknown>> {
     retryWithBackoff: () => retryWithBackoff({ maxRetries: 2, initialDelay: 1 }),
     'withTimeout (aggressive)': () => withTimeout(1_000),
     'withTimeout (cooperative)': () => withTimeout(1_000, { strategy: 'cooperative' }),
+    CircuitBreaker: () => new CircuitBreaker(),
+    'chaos (latency only)': () => chaos({ latency: 5, seed: 1 }),
     'hedge (answers from one attempt)': () => hedge({ delay: 10, handle: () => false }),
     'a pipeline of all of them': () =>
       wrap(
         retryWithBackoff({ maxRetries: 2, initialDelay: 1, budget: new RetryBudget() }),
+        new CircuitBreaker(),
         withTimeout(1_000),
         hedge({ delay: 10, handle: () => false }),
         withTimeout(500, { strategy: 'cooperative' }),
+        chaos({ latency: [0, 5], seed: 2 }),
       ),
   };
 }

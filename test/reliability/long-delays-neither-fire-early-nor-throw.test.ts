@@ -2,7 +2,7 @@
 // delay fires after 1 ms instead (with a TimeoutOverflowWarning), so a long
 // timeout times out at once and a long retry delay retries at once.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, hedge, retryWithBackoff, withTimeout, type PolicyContext } from '../../src/index.js';
+import { CircuitBreaker, TimeoutError, chaos, hedge, retryWithBackoff, withTimeout, type PolicyContext } from '../../src/index.js';
 import { drainMacrotasks, track, watchWarnings } from './fixtures/watch.js';
 
 const LONG = [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 1e12];
@@ -45,6 +45,26 @@ describe('delays and timeouts at or above 2^31 ms', () => {
       await vi.advanceTimersByTimeAsync(1);
       expect(fn).toHaveBeenCalledTimes(2);
       expect(call.value).toBe('hedged');
+    });
+
+    it(`a ${ms} ms openDuration keeps the breaker open until then`, async () => {
+      vi.useFakeTimers();
+      const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: ms });
+      await breaker.execute(() => Promise.reject(new Fails())).catch(() => {});
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(breaker.state).toBe('open');
+      await vi.advanceTimersByTimeAsync(1);
+      expect(breaker.state).toBe('half-open');
+    });
+
+    it(`a ${ms} ms chaos latency delays the call by all of it`, async () => {
+      vi.useFakeTimers();
+      const fn = vi.fn(() => 'late');
+      const call = track(chaos({ latency: ms }).execute(fn));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(fn).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(call.value).toBe('late');
     });
   }
 
