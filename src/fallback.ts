@@ -52,17 +52,32 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
   }
 
   /** @internal */
-  async run(ctx: Ctx, next: Next): Promise<unknown> {
-    let outcome: Outcome;
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    // Reactions on next's promise rather than an async function: one promise
+    // and one tick less per call on the happy path (measured in bench/).
+    return next(ctx).then(
+      this.handleResult === undefined ? undefined : (value: unknown) => this.checkValue(value, ctx),
+      (error: unknown) => this.checkError(error, ctx),
+    );
+  }
+
+  private checkValue(value: unknown, ctx: Ctx): unknown {
+    let failed: boolean;
     try {
-      const value = await next(ctx);
-      if (this.handleResult === undefined || !this.handleResult(value)) return value;
-      outcome = { value };
+      failed = this.handleResult!(value);
     } catch (error) {
-      // The caller's own abort is an answer from the caller, not a failure to hide.
-      if (ctx.aborted || (this.handle !== undefined && !this.handle(error))) throw error;
-      outcome = { error };
+      return this.checkError(error, ctx); // a throwing handleResult is a failure like any other
     }
+    return failed ? this.replace({ value }, ctx) : value;
+  }
+
+  private checkError(error: unknown, ctx: Ctx): unknown {
+    // The caller's own abort is an answer from the caller, not a failure to hide.
+    if (ctx.aborted || (this.handle !== undefined && !this.handle(error))) throw error;
+    return this.replace({ error }, ctx);
+  }
+
+  private replace(outcome: Outcome, ctx: Ctx): unknown {
     if (this.listeners.fallback !== undefined) this.emit('fallback', outcome);
     const fallback = this.fallback;
     return typeof fallback === 'function' ? (fallback as (o: Outcome, c: PolicyContext) => unknown)(outcome, ctx) : fallback;
