@@ -4,6 +4,7 @@ import type { PolicyContext } from './policy.js';
 import { wrap } from './policy.js';
 import { RetryBudget } from './retry-budget.js';
 import { withTimeout } from './timeout.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { TimeoutError } from './errors.js';
 
 beforeEach(() => {
@@ -257,6 +258,22 @@ describe('hedge', () => {
     await vi.advanceTimersByTimeAsync(50);
     await settled;
     expect(seen.every((s) => s.abortedWith instanceof TimeoutError)).toBe(true);
+  });
+
+  it('counts every attempt in a breaker inside it; hedges that meet the open circuit fail fast without calling fn', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2 });
+    const policy = wrap(hedge({ delay: 10, maxHedges: 3 }), breaker);
+    const { fn, seen } = backend([
+      { after: 5, error: new Error('a') },
+      { after: 5, error: new Error('b') },
+    ]);
+    const result = policy.execute(fn);
+    const settled = expect(result).rejects.toMatchObject({ name: 'BrokenCircuitError' }); // attempts 3 and 4 meet the open circuit
+    await vi.advanceTimersByTimeAsync(10);
+    await settled;
+    expect(seen).toHaveLength(2);
+    expect(breaker.state).toBe('open');
+    expect(breaker.stats().failures).toBe(2);
   });
 
   it('reads ctx.attempt as the hedge number', async () => {
