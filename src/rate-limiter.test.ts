@@ -162,6 +162,26 @@ describe('RateLimiter', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('keeps a single timer when a waiting call, once let in, queues another call', async () => {
+    const limiter = new RateLimiter({ limit: 1, interval: 100, maxWait: Infinity });
+    await limiter.execute(() => 'burst');
+    const started: string[] = [];
+    let inner: Promise<unknown> | undefined;
+    const outer = limiter.execute(() => {
+      started.push('outer');
+      inner = limiter.execute(() => started.push('inner'));
+      expect(vi.getTimerCount()).toBe(1);
+    });
+    const behind = limiter.execute(() => started.push('behind'));
+    await vi.advanceTimersByTimeAsync(100);
+    await outer;
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    await Promise.all([inner, behind]);
+    expect(started).toEqual(['outer', 'behind', 'inner']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('lets a waiting call whose signal aborts leave at once, so the calls behind it move up', async () => {
     const limiter = new RateLimiter({ limit: 1, interval: 100, maxWait: Infinity });
     await limiter.execute(() => 'burst');

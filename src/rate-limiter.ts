@@ -156,7 +156,8 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> implements WaitHo
       }
       waiter.resolve(pending);
     }
-    if (this.waiting.size > 0) this.arm(t);
+    // A waiter's fn may itself have queued a call (and armed the timer) while it ran.
+    if (this.waiting.size > 0 && this.timer === undefined) this.arm(t);
   }
 
   /** One timer, for the head of the queue. */
