@@ -111,7 +111,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> implements WaitHost {
     const waiter = new Waiter(this, ctx, next);
     if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.expire(waiter), this.queueTimeout);
     this.waiting.push(waiter);
-    return waiter.promise;
+    return waiter.wait();
   }
 
   /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */

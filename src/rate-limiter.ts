@@ -118,7 +118,7 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> implements WaitHo
     const waiter = new Waiter(this, ctx, next);
     this.waiting.push(waiter);
     if (this.timer === undefined) this.arm(t);
-    return waiter.promise;
+    return waiter.wait();
   }
 
   /** When the bucket has been full since `anchor`, restart the count at `t`: a full bucket holds no more. */

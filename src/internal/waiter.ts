@@ -18,9 +18,8 @@ export class Waiter implements Linked<Waiter> {
   next: Waiter | undefined = undefined;
   /** A queue-timeout timer, owned by the host. */
   timer: TimerHandle = undefined;
-  readonly promise: Promise<unknown>;
+  /** Settles the call's promise; given a promise, the call follows it. */
   resolve!: (value: unknown) => void;
-  reject!: (reason: unknown) => void;
   private signal: AbortSignal | undefined = undefined;
 
   constructor(
@@ -28,10 +27,6 @@ export class Waiter implements Linked<Waiter> {
     readonly ctx: Ctx,
     readonly stage: Next,
   ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
     // Without a caller signal or an enclosing scope nothing can abort the call:
     // reading ctx.signal would only allocate an AbortController.
     if (ctx.scope !== undefined || ctx.callerSignal !== undefined) {
@@ -44,6 +39,22 @@ export class Waiter implements Linked<Waiter> {
   /** @internal The call's signal aborted while queued. (An object listener needs no closure.) */
   handleEvent(): void {
     this.host.abandon(this);
+  }
+
+  /**
+   * The call's promise, to return to the caller. Only `resolve` is kept: a
+   * rejection goes through it too (below), which saves holding a second
+   * function per waiter — 100 000 waiters are 100 000 of them.
+   */
+  wait(): Promise<unknown> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  /** Rejects the call's promise (a rare path: abort or timeout). */
+  reject(reason: unknown): void {
+    this.resolve(Promise.reject(reason));
   }
 
   /** Why the call was aborted. */
