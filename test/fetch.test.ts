@@ -2,6 +2,8 @@
 // wait here is a few ms of server delay or backoff, so the file stays fast.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BrokenCircuitError,
+  CircuitBreaker,
   HttpStatusError,
   isFailureResponse,
   resilientFetch,
@@ -132,6 +134,46 @@ describe('resilientFetch: statuses', () => {
     expect(res.status).toBe(503);
     expect(await res.text()).toBe('body 3');
     expect(cancelled).toEqual([1, 2]);
+  });
+});
+
+describe('resilientFetch: with a circuit breaker', () => {
+  it('counts failed responses and opens, without any handleResult; a 404 is never counted', async () => {
+    const down = path('breaker-down');
+    const missing = path('breaker-404');
+    server.script(down, { status: 503 });
+    server.script(missing, { status: 404 });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, openDuration: 60_000 });
+    const api = resilientFetch(breaker);
+    for (let i = 0; i < 5; i++) expect((await api(url(missing))).status).toBe(404);
+    expect(breaker.stats().failures).toBe(0);
+    expect(breaker.state).toBe('closed');
+    expect((await api(url(down))).status).toBe(503);
+    expect((await api(url(down))).status).toBe(503);
+    expect(breaker.state).toBe('open');
+    await expect(api(url(down))).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(server.count(down)).toBe(2);
+  });
+
+  it('counts a retry around it attempt by attempt, and the retry does not retry the open circuit', async () => {
+    const p = path('breaker-retry');
+    server.script(p, { status: 500 });
+    const breaker = new CircuitBreaker({ failureThreshold: 3, openDuration: 60_000 });
+    const { retry, delays } = fastRetry({ maxRetries: 5 });
+    await expect(resilientFetch(wrap(retry, breaker))(url(p))).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(server.count(p)).toBe(3);
+    expect(delays).toHaveLength(3);
+  });
+
+  it('leaves a POST failure uncounted unless the breaker is given isFailureResponse', async () => {
+    const p = path('breaker-post');
+    server.script(p, { status: 503 });
+    const plain = new CircuitBreaker({ failureThreshold: 1 });
+    expect((await resilientFetch(plain)(url(p), { method: 'POST' })).status).toBe(503);
+    expect(plain.state).toBe('closed');
+    const counting = new CircuitBreaker({ failureThreshold: 1, handleResult: isFailureResponse });
+    expect((await resilientFetch(counting)(url(p), { method: 'POST' })).status).toBe(503);
+    expect(counting.state).toBe('open');
   });
 });
 
