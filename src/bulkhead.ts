@@ -3,7 +3,7 @@ import type { Ctx, Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { startTimer } from './internal/timers.js';
 import { numberOption, objectOptions } from './internal/validate.js';
-import { type WaitHost, Waiter } from './internal/waiter.js';
+import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
 /** Options of {@link Bulkhead}. */
@@ -35,8 +35,9 @@ export interface BulkheadEvents {
 
 const OWNER = 'Bulkhead';
 // Shared payloads: emitting allocates nothing, and listeners cannot tell the difference.
-const FULL = Object.freeze({ reason: 'full' as const });
-const QUEUE_TIMEOUT = Object.freeze({ reason: 'queue-timeout' as const });
+// Marked pure so a bundler drops them, and this module, from apps that never use a bulkhead.
+const FULL = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
+const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
 
 /**
  * A semaphore and a Policy: at most `maxConcurrent` calls of `fn` run at once,
@@ -56,7 +57,7 @@ const QUEUE_TIMEOUT = Object.freeze({ reason: 'queue-timeout' as const });
  * console.log(db.active, db.queued);
  * ```
  */
-export class Bulkhead extends PolicyBase<BulkheadEvents> implements WaitHost {
+export class Bulkhead extends PolicyBase<BulkheadEvents> {
   /** The most calls of `fn` that run at once. */
   readonly maxConcurrent: number;
   /** The most calls that wait for a slot. */

@@ -3,7 +3,7 @@ import type { Ctx, Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
 import { numberOption, objectOptions } from './internal/validate.js';
-import { type WaitHost, Waiter } from './internal/waiter.js';
+import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
 /** Options of {@link RateLimiter}. */
@@ -50,7 +50,7 @@ const OWNER = 'RateLimiter';
  * const res = await limiter.execute(({ signal }) => fetch('https://api.example.com/items', { signal }));
  * ```
  */
-export class RateLimiter extends PolicyBase<RateLimiterEvents> implements WaitHost {
+export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   /** Calls per `interval`, and the largest burst. */
   readonly limit: number;
   /** The refill period in ms. */
