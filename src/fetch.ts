@@ -46,7 +46,10 @@ export interface HttpStatusErrorOptions {
    * @default undefined
    */
   readonly retryAfter?: number | undefined;
-  /** What led to the error. */
+  /**
+   * What led to the error.
+   * @default undefined
+   */
   readonly cause?: unknown;
 }
 
