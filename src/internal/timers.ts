@@ -1,5 +1,5 @@
 /** setTimeout's largest delay; anything longer fires at once on every runtime. */
-export const MAX_TIMER = 2 ** 31 - 1;
+export const MAX_TIMER = 2_147_483_647; // 2 ** 31 - 1, written out: bundlers keep a top-level `**` as a side effect
 
 /** A timer longer than MAX_TIMER, re-armed in steps so it neither overflows nor fires early. */
 class LongTimer {
