@@ -1,4 +1,5 @@
 import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './breaker/options.js';
+import type { CircuitBreakerEvents, CircuitBreakerStats } from './breaker/events.js';
 import type { CircuitBreakerSnapshot, CircuitState } from './breaker/snapshot.js';
 import { CountWindow, FAILED, SLOW, TimeWindow, type CallWindow } from './breaker/window.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
@@ -6,35 +7,7 @@ import type { Ctx, Next } from './internal/context.js';
 import { now } from './internal/timers.js';
 import { PolicyBase } from './policy.js';
 
-/** What `stats()` returns: counts over the current window. */
-export interface CircuitBreakerStats {
-  readonly state: CircuitState;
-  /** Calls recorded in the window (failures and successes, not unhandled errors). */
-  readonly calls: number;
-  readonly failures: number;
-  /** Calls that took at least `slowCallDuration` (0 without it). */
-  readonly slowCalls: number;
-  /** Calls rejected without running, since the circuit last closed (in the window, for a time window). */
-  readonly rejections: number;
-}
-
-/** Events of {@link CircuitBreaker}. */
-export interface CircuitBreakerEvents {
-  /** The state changed. */
-  stateChange: { readonly from: CircuitState; readonly to: CircuitState };
-  /** The circuit opened on this outcome (a failure, or a slow call's value). */
-  open: { readonly error?: unknown; readonly value?: unknown };
-  /** The open wait passed: trial calls are admitted (fired when the breaker is next used or read; no timer is kept). */
-  halfOpen: Readonly<Record<never, never>>;
-  /** The circuit closed. */
-  close: Readonly<Record<never, never>>;
-  /** A call was rejected without running. */
-  rejected: { readonly state: 'open' | 'half-open' | 'isolated' };
-  /** A call succeeded after `duration` ms (`NaN` if nobody listened when it started). */
-  success: { readonly duration: number };
-  /** A call failed after `duration` ms, with a thrown `error` or a handled `value`. */
-  failure: { readonly duration: number; readonly error?: unknown; readonly value?: unknown };
-}
+export type { CircuitBreakerEvents, CircuitBreakerStats };
 
 const CLOSED = 0;
 const OPEN = 1;
@@ -50,8 +23,8 @@ function rejection(isolated: boolean, retryAfter: number, cause: unknown): Broke
   const limit = ErrorCtor.stackTraceLimit;
   if (typeof limit === 'number') ErrorCtor.stackTraceLimit = 0;
   try {
-    const options = cause === undefined ? {} : { cause };
-    return isolated ? new IsolatedCircuitError(undefined, options) : new BrokenCircuitError(undefined, { retryAfter, ...options });
+    if (isolated) return new IsolatedCircuitError(undefined, cause === undefined ? undefined : { cause });
+    return new BrokenCircuitError(undefined, cause === undefined ? { retryAfter } : { retryAfter, cause });
   } finally {
     if (typeof limit === 'number') ErrorCtor.stackTraceLimit = limit;
   }
