@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BrokenCircuitError,
   CircuitBreaker,
+  hedge,
   HttpStatusError,
   isFailureResponse,
   resilientFetch,
@@ -196,6 +197,41 @@ describe('resilientFetch: methods and bodies', () => {
     expect(error).toBeInstanceOf(TypeError);
     await wait(20);
     expect(server.count(p)).toBe(1);
+  });
+
+  it('sends a POST whose attempt timed out once, even under a retry, and rejects with the TimeoutError', async () => {
+    const p = path('post-timeout');
+    server.script(p, { hang: true }, { status: 200 });
+    const { retry } = fastRetry();
+    const error = await resilientFetch(wrap(retry, withTimeout(30)))(url(p), { method: 'POST', body: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    await wait(20);
+    expect(server.count(p)).toBe(1);
+  });
+
+  it('sends a POST once even when a retry is told to retry failed responses', async () => {
+    const p = path('post-handle-result');
+    server.script(p, { status: 503, body: 'busy' }, { status: 200 });
+    const { retry } = fastRetry({ handleResult: isFailureResponse });
+    const res = await resilientFetch(retry)(url(p), { method: 'POST', body: 'x' });
+    expect(res.status).toBe(503);
+    expect(server.count(p)).toBe(1);
+  });
+
+  it('shares the one POST between hedged attempts, while a hedged GET sends another and aborts the loser', async () => {
+    const post = path('hedge-post');
+    server.script(post, { status: 200, body: 'created', delay: 60 });
+    const policy = hedge({ delay: 10, maxHedges: 1 });
+    const res = await resilientFetch(policy)(url(post), { method: 'POST', body: 'x' });
+    expect(await res.text()).toBe('created');
+    expect(server.count(post)).toBe(1);
+
+    const get = path('hedge-get');
+    server.script(get, { hang: true }, { status: 200, body: 'second' });
+    const fast = await resilientFetch(policy)(url(get));
+    expect(await fast.text()).toBe('second');
+    expect(server.count(get)).toBe(2);
+    expect(await server.requests.find((r) => r.path === get)!.closed).toBe(true);
   });
 
   it('retries a POST when the caller opts in with retryMethods', async () => {
