@@ -3,6 +3,7 @@ import { hedge } from './hedge.js';
 import type { PolicyContext } from './policy.js';
 import { wrap } from './policy.js';
 import { RetryBudget } from './retry-budget.js';
+import { retryWithBackoff } from './retry.js';
 import { withTimeout } from './timeout.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { TimeoutError } from './errors.js';
@@ -235,6 +236,20 @@ describe('hedge', () => {
     await expect(result).resolves.toBe(1);
     expect(seen).toHaveLength(2);
     expect(budget.stats()).toMatchObject({ firstAttempts: 1, retries: 1, refused: 1 });
+  });
+
+  it('inside a retry sharing its budget, counts only the first retry attempt as a first attempt', async () => {
+    const budget = new RetryBudget({ ratio: 1, minRetriesPerSecond: 0 });
+    const policy = wrap(retryWithBackoff({ maxRetries: 1, initialDelay: 1, jitter: 'none', budget }), hedge({ delay: Infinity, maxHedges: 0, budget }));
+    let calls = 0;
+    const result = policy.execute(() => {
+      calls++;
+      if (calls === 1) throw new Error('once');
+      return 'ok';
+    });
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(result).resolves.toBe('ok');
+    expect(budget.stats()).toMatchObject({ firstAttempts: 2, retries: 1 }); // one from the retry, one from the hedge
   });
 
   it('fails with the last failure when the budget refuses the hedge a failure asks for', async () => {

@@ -93,7 +93,9 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     if (ctx.aborted) return Promise.reject(ctx.reason);
-    this.budget?.onFirstAttempt();
+    // Inside a retry, only its first attempt is a first attempt for the budget:
+    // the retry already asked the budget for the others.
+    if (this.budget !== undefined && ctx.attempt === 1) this.budget.onFirstAttempt();
     if (this.maxHedges === 0) return next(ctx.withAttempt(1));
     return new Promise((resolve, reject) => new Race(this, ctx, next, resolve, reject).begin());
   }
