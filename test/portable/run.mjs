@@ -32,7 +32,7 @@ trackTimers();
 trackUnhandledRejections();
 
 const bw = await import('../../dist/index.js');
-const suites = ['exports', 'core', 'compose', 'cjs'];
+const suites = ['exports', 'core', 'compose', 'breaker', 'bulkhead', 'hedge', 'fetch', 'cjs'];
 for (const name of suites) {
   const suite = await import(`./cases/${name}.mjs`);
   await suite.register(bw);

@@ -17,7 +17,7 @@ function tracer(name, log) {
 }
 
 export function register(bw) {
-  const { wrap, retryWithBackoff, withTimeout, withFallback, PolicyWrap, TimeoutError } = bw;
+  const { wrap, retryWithBackoff, withTimeout, withFallback, PolicyWrap, TimeoutError, CircuitBreaker, Bulkhead, hedge, RateLimiter } = bw;
 
   describe('wrap', () => {
     test('runs the first policy outermost and fn inside the last', async () => {
@@ -130,6 +130,39 @@ export function register(bw) {
       }
       assert.equal(caller.listeners(), 0);
       assert.equal(caller.signal.aborted, false);
+    });
+
+    test('every policy in one pipeline: a flaky call is hedged, retried, counted, bounded and answered', async () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 100 });
+      const bulkhead = new Bulkhead({ maxConcurrent: 4, maxQueue: 8 });
+      const limiter = new RateLimiter({ limit: 100, interval: 1_000 });
+      const pipeline = wrap(
+        withFallback('fallback'),
+        withTimeout(1_000),
+        retryWithBackoff({ maxRetries: 3, initialDelay: 1 }),
+        breaker,
+        bulkhead,
+        limiter,
+        hedge({ delay: 3 }),
+        withTimeout(50),
+      );
+      const caller = trackedController();
+      let calls = 0;
+      const results = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((i) =>
+          pipeline.execute((ctx) => {
+            calls++;
+            // Some first tries fail (retried or hedged); call 5 never answers (the fallback answers it).
+            if (i === 5) return never();
+            return ctx.attempt === 1 && calls % 2 === 1 ? Promise.reject(new Error('flaky')) : `call ${i}`;
+          }, caller.signal),
+        ),
+      );
+      assert.deepEqual(results.slice(0, 5), ['call 0', 'call 1', 'call 2', 'call 3', 'call 4']);
+      assert.equal(results[5], 'fallback');
+      assert.equal(breaker.state, 'closed');
+      assert.equal(bulkhead.active, 0);
+      assert.equal(caller.listeners(), 0);
     });
   });
 }

@@ -18,6 +18,17 @@ export const VALUE_EXPORTS = [
   'TimeoutPolicy',
   'withFallback',
   'FallbackPolicy',
+  'CircuitBreaker',
+  'Bulkhead',
+  'RateLimiter',
+  'hedge',
+  'HedgePolicy',
+  'RetryBudget',
+  'chaos',
+  'ChaosPolicy',
+  'resilientFetch',
+  'HttpStatusError',
+  'isFailureResponse',
 ];
 
 /** Internals that must never leak out of the package root. */
