@@ -102,6 +102,22 @@ describe('withFallback: handle and handleResult', () => {
     expect(fallback).toHaveBeenCalledTimes(1);
   });
 
+  it('a handleResult that throws counts as a failure and is replaced; a handle that throws rejects with its error', async () => {
+    const bug = new Error('predicate bug');
+    const byResult = withFallback((outcome) => outcome, {
+      handleResult: () => {
+        throw bug;
+      },
+    });
+    await expect(byResult.execute(() => 'value')).resolves.toEqual({ error: bug });
+    const byError = withFallback('spare', {
+      handle: () => {
+        throw bug;
+      },
+    });
+    await expect(byError.execute(down)).rejects.toBe(bug);
+  });
+
   it('treats options set to undefined as their defaults', async () => {
     const policy = withFallback('spare', { handle: undefined, handleResult: undefined } as never);
     await expect(policy.execute(down)).resolves.toBe('spare');
