@@ -8,21 +8,25 @@ import { Bulkhead, chaos, CircuitBreaker, hedge, RetryBudget, retryWithBackoff, 
 import { CONTENT_TYPE, Metrics } from './prometheus.mjs';
 import { observeWithOpenTelemetry } from './otel.mjs';
 
-/** The policies of one downstream dependency, outermost first. */
+/**
+ * The policies of one downstream dependency, outermost first. The downstream
+ * itself is simulated with chaos: always a little flaky and slow, and down
+ * for one second out of every two, so the breaker opens and closes.
+ */
 export function createPipeline() {
+  const started = performance.now();
   const budget = new RetryBudget({ ratio: 0.2 });
   const policies = {
     fallback: withFallback('cached answer'),
+    bulkhead: new Bulkhead({ maxConcurrent: 16, maxQueue: 16 }),
     retry: retryWithBackoff({ maxRetries: 2, initialDelay: 20, budget }),
-    breaker: new CircuitBreaker({ failureRateThreshold: 0.5, minimumCalls: 20, windowDuration: 5_000, openDuration: 500 }),
-    bulkhead: new Bulkhead({ maxConcurrent: 4, maxQueue: 4 }),
+    breaker: new CircuitBreaker({ failureRateThreshold: 0.5, minimumCalls: 20, windowDuration: 1_000, openDuration: 250 }),
     hedge: hedge({ delay: 60, budget }),
     timeout: withTimeout(100),
-    // The "downstream": chaos makes it slow and flaky, deterministically.
-    chaos: chaos({ faultRate: 0.35, latency: [2, 160], seed: 2024 }),
+    outage: chaos({ error: () => new Error('503 Service Unavailable'), enabled: () => (performance.now() - started) % 2_000 >= 1_000 }),
+    flaky: chaos({ faultRate: 0.1, latency: [2, 160], seed: 2024 }),
   };
-  const pipeline = wrap(policies.fallback, policies.retry, policies.breaker, policies.bulkhead, policies.hedge, policies.timeout, policies.chaos);
-  return { pipeline, policies, budget };
+  return { pipeline: wrap(...Object.values(policies)), policies, budget };
 }
 
 /**
