@@ -1,4 +1,4 @@
-import { ResilienceError } from './errors.js';
+import { failed, HttpStatusError } from './http-status.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
@@ -35,84 +35,6 @@ export interface ResilientFetchOptions {
    * @default 30_000
    */
   readonly maxRetryAfter?: number;
-}
-
-/** Options of {@link HttpStatusError}. */
-export interface HttpStatusErrorOptions {
-  /** The response that failed. */
-  readonly response: Response;
-  /**
-   * The wait its `Retry-After` header asks for, in ms; `undefined` without a usable header.
-   * @default undefined
-   */
-  readonly retryAfter?: number | undefined;
-  /**
-   * What led to the error.
-   * @default undefined
-   */
-  readonly cause?: unknown;
-}
-
-/**
- * Thrown inside the policy by {@link resilientFetch} for a response that is a
- * failure (408, 429, 500, 502, 503, 504, or 413 with `Retry-After`), so a retry
- * retries it, a breaker counts it and a fallback replaces it. If the policy
- * gives up with it, the caller receives `response` instead, as plain fetch would.
- *
- * @example
- * ```ts
- * import { HttpStatusError, resilientFetch, retryWithBackoff } from 'breakwater';
- *
- * const retry = retryWithBackoff();
- * retry.on('retry', ({ error }) => {
- *   if (error instanceof HttpStatusError) console.log(`HTTP ${error.status}, next try in ${error.retryAfter ?? 'backoff'} ms`);
- * });
- * const res = await resilientFetch(retry)('https://api.example.com/items');
- * ```
- */
-export class HttpStatusError extends ResilienceError {
-  /** The response that failed (its body is discarded before a retry is sent). */
-  readonly response: Response;
-  /** Its HTTP status. */
-  readonly status: number;
-  /** The wait its `Retry-After` header asks for, in ms, which `retryWithBackoff` honours; `undefined` without one. */
-  readonly retryAfter: number | undefined;
-  constructor(message: string | undefined, options: HttpStatusErrorOptions) {
-    super(message ?? `HTTP ${options.response.status}`, options);
-    this.response = options.response;
-    this.status = options.response.status;
-    this.retryAfter = options.retryAfter;
-  }
-  override name: string = 'HttpStatusError';
-}
-
-/**
- * Whether `value` is a `Response` whose status is a failure: 408, 429, 500,
- * 502, 503, 504, or 413 with `Retry-After`. {@link resilientFetch} returns such
- * a response as an answer (not a failure) when it must not be retried — a POST,
- * or a `Retry-After` beyond `maxRetryAfter`; give this to a breaker's or a
- * fallback's `handleResult` to count or replace those too.
- *
- * @example
- * ```ts
- * import { CircuitBreaker, isFailureResponse, resilientFetch } from 'breakwater';
- *
- * const breaker = new CircuitBreaker({ handleResult: isFailureResponse });
- * const post = resilientFetch(breaker);
- * ```
- */
-export function isFailureResponse(value: unknown): boolean {
-  return typeof Response !== 'undefined' && value instanceof Response && failed(value);
-}
-
-function failed(response: Response): boolean {
-  const status = response.status;
-  if (status < 408) return false; // the happy path: one comparison
-  switch (status) {
-    case 408: case 429: case 500: case 502: case 503: case 504: return true;
-    case 413: return response.headers.has('retry-after');
-    default: return false;
-  }
 }
 
 // Bodies fetch can send again from the same value; a ReadableStream (or an async iterable) is read once.
