@@ -141,6 +141,8 @@ export class Metrics {
       const fallbacks = counter('fallbacks_total', 'Failures replaced by the fallback.');
       on('fallback', () => fallbacks.inc(l));
     } else if (policy instanceof RateLimiter) {
+      gauge('rate_limiter_available', 'Tokens the rate limiter holds now.', () => [[l, policy.available]]);
+      gauge('rate_limiter_queued', 'Calls waiting for a token now.', () => [[l, policy.queued]]);
       const rejections = counter('rate_limiter_rejections_total', 'Calls the rate limiter turned away.');
       on('rejected', () => rejections.inc(l));
     } else if (policy instanceof ChaosPolicy) {
