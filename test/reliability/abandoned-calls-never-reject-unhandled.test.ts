@@ -3,7 +3,7 @@
 // more, so when it rejects later Node reports an unhandled rejection (or
 // crashes the process); and a fallback around it runs a second time.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
+import { Bulkhead, RateLimiter, TimeoutError, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
 import { drainMacrotasks, track, watchUnhandled } from './fixtures/watch.js';
 
 class Late extends Error {}
@@ -115,6 +115,37 @@ describe('a late rejection of an abandoned call', () => {
     await drainMacrotasks();
     expect(call.value).toBe('fallback');
     expect(fallback).toHaveBeenCalledTimes(1);
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('is not unhandled when a timeout abandons a call waiting in a bulkhead queue, and the queue lets it go', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 5 });
+    const fallback = vi.fn(() => 'fallback');
+    const pipeline = wrap(withFallback(fallback), withTimeout(10), bulkhead);
+    const first = track(pipeline.execute(rejectsAfter(50))); // holds the slot past its own timeout
+    const queued = track(pipeline.execute(rejectsAfter(50)));
+    expect(bulkhead.queued).toBe(1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect([first.value, queued.value]).toEqual(['fallback', 'fallback']);
+    expect(bulkhead.queued).toBe(0);
+    await vi.runAllTimersAsync();
+    await drainMacrotasks();
+    expect(fallback).toHaveBeenCalledTimes(2);
+    expect(bulkhead.active).toBe(0);
+    expect(unhandled.seen).toEqual([]);
+  });
+
+  it('is not unhandled when the caller aborts calls waiting for a rate limiter token', async () => {
+    const limiter = new RateLimiter({ limit: 1, interval: 100, maxWait: 1_000 });
+    const caller = new AbortController();
+    const calls = [1, 2, 3].map(() => track(limiter.execute(rejectsAfter(5), caller.signal)));
+    expect(limiter.queued).toBe(2);
+    caller.abort('stop');
+    await vi.runAllTimersAsync();
+    await drainMacrotasks();
+    expect(calls.map((c) => c.error instanceof Late || c.error === 'stop')).toEqual([true, true, true]);
+    expect(calls[1]!.error).toBe('stop');
+    expect(limiter.queued).toBe(0);
     expect(unhandled.seen).toEqual([]);
   });
 });

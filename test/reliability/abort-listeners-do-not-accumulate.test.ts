@@ -3,12 +3,12 @@
 // prints MaxListenersExceededWarning after the 11th call.
 import { setMaxListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, RetryBudget, chaos, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
+import { Bulkhead, CircuitBreaker, RateLimiter, RetryBudget, chaos, hedge, retryWithBackoff, withFallback, withTimeout, wrap, type PolicyContext } from '../../src/index.js';
 import { abortListeners, drainMacrotasks, watchWarnings } from './fixtures/watch.js';
 
 const CALLS = 20_000;
 // A call in flight may hold up to 3 listeners on the caller's signal (a hedge's and one per
-// hedged attempt). The signal's limit is set to exactly what the calls in flight may hold, so
+// hedged attempt; a queued call holds one). The signal's limit is set to exactly what the calls in flight may hold, so
 // Node warns as soon as one listener outlives its call.
 const CONCURRENCY = 10;
 const PER_CALL = 3;
@@ -59,6 +59,8 @@ describe('abort listeners on a long-lived caller signal', () => {
       withFallback('fallback'),
       retryWithBackoff({ maxRetries: 2, initialDelay: 1, jitter: 'none', budget: new RetryBudget() }),
       new CircuitBreaker({ failureThreshold: 5, openDuration: 50 }),
+      new Bulkhead({ maxConcurrent: 4, maxQueue: 10, queueTimeout: 30 }), // some calls queue, some time out queued
+      new RateLimiter({ limit: 50, interval: 10, maxWait: 20 }),
       hedge({ delay: 10 }),
       withTimeout(20),
       chaos({ latency: [0, 3], latencyRate: 0.3, seed: 9 }),

@@ -4,7 +4,9 @@
 // calls back twice, or throws something that is not an Error.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  Bulkhead,
   CircuitBreaker,
+  RateLimiter,
   RetryBudget,
   chaos,
   TimeoutError,
@@ -53,12 +55,16 @@ function transparentPolicies(): Record<string, () => Policy<unknown>> {
     'withTimeout (aggressive)': () => withTimeout(1_000),
     'withTimeout (cooperative)': () => withTimeout(1_000, { strategy: 'cooperative' }),
     CircuitBreaker: () => new CircuitBreaker(),
+    Bulkhead: () => new Bulkhead({ maxConcurrent: 1, maxQueue: 1 }),
+    RateLimiter: () => new RateLimiter({ limit: 1, interval: 1_000 }),
     'chaos (latency only)': () => chaos({ latency: 5, seed: 1 }),
     'hedge (answers from one attempt)': () => hedge({ delay: 10, handle: () => false }),
     'a pipeline of all of them': () =>
       wrap(
         retryWithBackoff({ maxRetries: 2, initialDelay: 1, budget: new RetryBudget() }),
         new CircuitBreaker(),
+        new Bulkhead({ maxConcurrent: 1, maxQueue: 1 }),
+        new RateLimiter({ limit: 1, interval: 1_000 }),
         withTimeout(1_000),
         hedge({ delay: 10, handle: () => false }),
         withTimeout(500, { strategy: 'cooperative' }),

@@ -2,7 +2,7 @@
 // delay fires after 1 ms instead (with a TimeoutOverflowWarning), so a long
 // timeout times out at once and a long retry delay retries at once.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, TimeoutError, chaos, hedge, retryWithBackoff, withTimeout, type PolicyContext } from '../../src/index.js';
+import { Bulkhead, BulkheadRejectedError, CircuitBreaker, RateLimiter, TimeoutError, chaos, hedge, retryWithBackoff, withTimeout, type PolicyContext } from '../../src/index.js';
 import { drainMacrotasks, track, watchWarnings } from './fixtures/watch.js';
 
 const LONG = [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 1e12];
@@ -55,6 +55,28 @@ describe('delays and timeouts at or above 2^31 ms', () => {
       expect(breaker.state).toBe('open');
       await vi.advanceTimersByTimeAsync(1);
       expect(breaker.state).toBe('half-open');
+    });
+
+    it(`a ${ms} ms queueTimeout keeps a call queued until then`, async () => {
+      vi.useFakeTimers();
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, queueTimeout: ms });
+      void bulkhead.execute(hang);
+      const queued = track(bulkhead.execute(() => 'ran'));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(queued.settled).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(queued.error).toBeInstanceOf(BulkheadRejectedError);
+    });
+
+    it(`a ${ms} ms rate-limiter interval hands out the next token only then`, async () => {
+      vi.useFakeTimers();
+      const limiter = new RateLimiter({ limit: 1, interval: ms, maxWait: Infinity });
+      await limiter.execute(() => 'first');
+      const second = track(limiter.execute(() => 'second'));
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      expect(second.settled).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(second.value).toBe('second');
     });
 
     it(`a ${ms} ms chaos latency delays the call by all of it`, async () => {

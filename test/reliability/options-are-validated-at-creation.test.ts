@@ -3,7 +3,7 @@
 // or `{ key: undefined }` (what `{ ...defaults, ...userOptions }` produces)
 // is taken as a value instead of "use the default".
 import { describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, RetryBudget, TimeoutError, chaos, hedge, resilientFetch, retryWithBackoff, withFallback, withTimeout, type ChaosOptions, type CircuitBreakerOptions, type FallbackOptions, type HedgeOptions, type ResilientFetchOptions, type RetryBudgetOptions, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
+import { Bulkhead, CircuitBreaker, RateLimiter, RetryBudget, TimeoutError, chaos, hedge, resilientFetch, retryWithBackoff, withFallback, withTimeout, type BulkheadOptions, type ChaosOptions, type RateLimiterOptions, type CircuitBreakerOptions, type FallbackOptions, type HedgeOptions, type ResilientFetchOptions, type RetryBudgetOptions, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
 
 // Plain JavaScript (or `{ ...defaults, ...user }`) produces keys set to undefined;
 // under exactOptionalPropertyTypes TypeScript refuses to write them, so they are cast.
@@ -96,6 +96,16 @@ const tables: Record<string, Table> = {
       handleResult: refuse.fn,
       initialState: ['x', 5, true, null, {}, { version: 1, state: 'bogus' }],
     },
+  },
+  Bulkhead: {
+    create: (o) => new Bulkhead(o as BulkheadOptions),
+    base: { maxConcurrent: 2 },
+    options: { maxConcurrent: refuse.positiveCount, maxQueue: refuse.count, queueTimeout: refuse.unbounded },
+  },
+  RateLimiter: {
+    create: (o) => new RateLimiter(o as RateLimiterOptions),
+    base: { limit: 5, interval: 1_000 },
+    options: { limit: refuse.positiveCount, interval: refuse.positive, maxWait: refuse.unbounded },
   },
   chaos: {
     create: (o) => chaos(o as ChaosOptions),

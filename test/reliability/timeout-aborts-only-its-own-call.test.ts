@@ -2,7 +2,7 @@
 // when one call times out every other call in flight is aborted with it (or
 // the caller's own signal is aborted).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, TimeoutError, retryWithBackoff, withTimeout, wrap, type Policy, type PolicyContext } from '../../src/index.js';
+import { Bulkhead, CircuitBreaker, RateLimiter, TimeoutError, retryWithBackoff, withTimeout, wrap, type Policy, type PolicyContext } from '../../src/index.js';
 import { track } from './fixtures/watch.js';
 
 /** Starts `count` calls that each hang until their signal aborts, the first one at once and the rest 5 ms apart. */
@@ -30,6 +30,7 @@ describe("one call's timeout", () => {
     ['a retry around a timeout', wrap(retryWithBackoff({ maxRetries: 0 }), withTimeout(20))],
     ['a timeout inside a timeout', wrap(withTimeout(1_000), withTimeout(20))],
     ['a shared breaker around a timeout', wrap(new CircuitBreaker({ failureThreshold: 10 }), withTimeout(20))],
+    ['a shared bulkhead and rate limiter around a timeout', wrap(new Bulkhead({ maxConcurrent: 5 }), new RateLimiter({ limit: 10, interval: 10 }), withTimeout(20))],
   ] as const) {
     it(`aborts only that call's signal (${name})`, async () => {
       const caller = new AbortController();
