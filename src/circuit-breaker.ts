@@ -145,8 +145,9 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   private admit(ctx: Ctx, next: Next): Promise<unknown> {
     const t = now();
+    if (this.isolations === 0) this.sync(t);
+    // Checked again: a listener of the transition may have isolated or reset the breaker.
     if (this.isolations === 0) {
-      this.sync(t);
       if (this.phase === CLOSED) return this.call(ctx, next, this.generation);
       if (this.phase === HALF_OPEN) {
         if (this.trials < this.o.halfOpenMaxCalls) {
