@@ -42,6 +42,8 @@ class Model {
   successes = 0;
   isolations = 0;
   resets = 0;
+  /** Hung trials written off (for the coverage check). */
+  replacements = 0;
   records: { t: number; failed: boolean; slow: boolean }[] = [];
   rejections: number[] = [];
   changes: string[] = [];
@@ -88,6 +90,7 @@ class Model {
         return { start: t, epoch: this.epoch };
       }
       if (t >= this.lastTrial + this.openFor) {
+        this.replacements++;
         this.epoch++;
         this.trials = 1;
         this.lastTrial = t;
@@ -215,6 +218,9 @@ interface RealCall {
   readonly hung: boolean;
 }
 
+/** How often each transition happened over all sequences: proof the test reaches them. */
+const coverage: Record<string, number> = {};
+
 async function runSequence(seed: number, steps: number): Promise<void> {
   const random = seeded(seed);
   const { config, options } = randomConfig(random);
@@ -279,29 +285,30 @@ async function runSequence(seed: number, steps: number): Promise<void> {
         await call.done;
         model.end(call.model, ending, clock());
       }
-    } else if (roll < 0.88) {
+    } else if (roll < 0.86) {
       const r = random();
       const ms = r < 0.5 ? 1 + Math.floor(random() * 30) : r < 0.85 ? Math.floor(random() * 500) : Math.floor(random() * 5_000);
       trace.push(`advance ${ms}`);
       vi.advanceTimersByTime(ms);
-    } else if (roll < 0.93) {
+    } else if (roll < 0.88) {
       trace.push('isolate');
       const real = breaker.isolate();
       holds.push({ real, model: model.isolate(clock()) });
-    } else if (roll < 0.96) {
+    } else if (roll < 0.92) {
       if (holds.length > 0) {
         const hold = holds[Math.floor(random() * holds.length)]!;
         trace.push('release');
         hold.real();
         model.release(hold.model);
       }
-    } else if (roll < 0.98) {
+    } else if (roll < 0.935) {
       trace.push('reset');
       breaker.reset();
       model.reset(clock());
     } else if (inFlight.length === 0 && model.isolations === 0) {
       // Round trip through JSON: the copy must carry on exactly as the original would.
       trace.push('snapshot');
+      coverage[`snapshot ${model.state(clock())}`] = (coverage[`snapshot ${model.state(clock())}`] ?? 0) + 1;
       breaker = new CircuitBreaker({ ...options, initialState: JSON.parse(JSON.stringify(breaker)) });
       listen(breaker);
       // A half-open circuit resumes as open with its wait over.
@@ -323,6 +330,8 @@ async function runSequence(seed: number, steps: number): Promise<void> {
       fail(`state changes: breaker ${changes.join(' ')}; model ${model.changes.join(' ')}`);
     }
   }
+  for (const change of model.changes) coverage[change] = (coverage[change] ?? 0) + 1;
+  coverage['hung trial replaced'] = (coverage['hung trial replaced'] ?? 0) + model.replacements;
   // Let every call end, so nothing is left pending.
   for (const call of inFlight) call.settle.resolve('good');
   await Promise.all(inFlight.map((c) => c.done));
@@ -337,7 +346,7 @@ afterEach(() => {
 
 it('agrees with a plain reference model over thousands of random steps', async () => {
   const only = process.env.BREAKER_SEED;
-  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 300 }, (_, i) => 1_000 + i);
+  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 400 }, (_, i) => 1_000 + i);
   let ran = 0;
   for (const seed of seeds) {
     try {
@@ -349,4 +358,13 @@ it('agrees with a plain reference model over thousands of random steps', async (
     ran += 80;
   }
   expect(ran).toBe(seeds.length * 80);
+  if (only === undefined) {
+    for (const reached of [
+      'closed->open', 'open->half-open', 'half-open->open', 'half-open->closed', 'closed->isolated', 'open->isolated',
+      'half-open->isolated', 'isolated->closed', 'open->closed', 'hung trial replaced', 'snapshot closed', 'snapshot open',
+      'snapshot half-open',
+    ]) {
+      expect(coverage[reached] ?? 0, reached).toBeGreaterThanOrEqual(5);
+    }
+  }
 });
