@@ -6,7 +6,8 @@
 //
 // `--runtime` names the runtime this must be; a mismatch (a runtime that
 // silently fell back to another) fails before any test runs. `--filter=TEXT`
-// runs only the tests whose name contains TEXT.
+// runs only the tests whose name contains TEXT; `--dist=DIR` (relative to the
+// repository root, default dist) tests a build elsewhere.
 
 import { run, trackTimers, trackUnhandledRejections } from './harness.mjs';
 import { checkRuntime, detectRuntime, exit, scriptArgs } from './runtime.mjs';
@@ -31,11 +32,12 @@ console.log(`running on ${actual.name} ${actual.version}`);
 trackTimers();
 trackUnhandledRejections();
 
-const bw = await import('../../dist/index.js');
+const dist = new URL(`../../${args.dist || 'dist'}/`, import.meta.url);
+const bw = await import(new URL('index.js', dist).href);
 const suites = ['exports', 'core', 'compose', 'breaker', 'bulkhead', 'hedge', 'fetch', 'cjs'];
 for (const name of suites) {
   const suite = await import(`./cases/${name}.mjs`);
-  await suite.register(bw);
+  await suite.register(bw, dist);
 }
 
 const ok = await run(expected, { filter: args.filter });

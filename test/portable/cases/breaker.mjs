@@ -31,25 +31,27 @@ export function register(bw) {
     });
 
     test('reads half-open once openDuration passed; a successful trial closes, a failed one reopens', async () => {
-      const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: 10 });
+      // Long enough that a busy machine cannot pass it between two statements.
+      const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: 40 });
       const seen = [];
       breaker.on('stateChange', (e) => seen.push(e.to));
       await failTimes(breaker, 1);
       assert.equal(breaker.state, 'open');
-      await delay(25);
+      await delay(60);
       assert.equal(breaker.state, 'half-open');
       await failTimes(breaker, 1);
       assert.equal(breaker.state, 'open');
-      await delay(25);
+      await delay(60);
       assert.equal(await breaker.execute(() => 'trial'), 'trial');
       assert.equal(breaker.state, 'closed');
       assert.deepEqual(seen, ['open', 'half-open', 'open', 'half-open', 'closed']);
     });
 
     test('admits halfOpenMaxCalls trials at once and rejects the rest', async () => {
-      const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: 5, halfOpenMaxCalls: 1 });
+      // After another openDuration a hung trial is given up on: keep it long enough for a busy machine.
+      const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: 40, halfOpenMaxCalls: 1 });
       await failTimes(breaker, 1);
-      await delay(15);
+      await delay(60);
       let release;
       const trial = breaker.execute(() => new Promise((resolve) => (release = resolve)));
       const error = await assert.rejects(breaker.execute(() => 'second'), BrokenCircuitError);

@@ -50,7 +50,7 @@ export function register(bw) {
         signals.push(ctx.signal);
         return never();
       }, caller.signal);
-      await delay(15);
+      while (signals.length < 3) await delay(1); // both hedges started
       const reason = new Error('cancelled');
       caller.abort(reason);
       assert.equal(await assert.rejects(pending, Error), reason);
