@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 const { values: args } = parseArgs({
   options: {
     calls: { type: 'string', default: '1000000' },
-    concurrency: { type: 'string', default: '256' },
+    concurrency: { type: 'string', default: '100' },
     'max-growth-mb': { type: 'string', default: '4' },
     dist: { type: 'string', default: new URL('../dist/index.js', import.meta.url).pathname },
   },
@@ -33,7 +33,7 @@ const {
 class Failure extends Error {}
 const failure = new Failure('20% of calls fail'); // one instance: the soak measures the library, not stack traces
 
-const breaker = new CircuitBreaker({ failureRateThreshold: 0.5, minimumCalls: 100, openDuration: 1_000 });
+const breaker = new CircuitBreaker({ failureRateThreshold: 0.9, minimumCalls: 100, windowSize: 200, openDuration: 1_000 });
 const pipeline = wrap(
   withFallback('fallback'),
   withTimeout(10_000),
@@ -45,6 +45,9 @@ const pipeline = wrap(
   withTimeout(5_000),
   chaos({ enabled: false }),
 );
+
+let opens = 0;
+breaker.on('open', () => void opens++);
 
 // One long-lived caller signal for every call, as a server's shutdown signal would be.
 const caller = new AbortController();
@@ -108,7 +111,7 @@ if (outcomes.rejected !== 0) problems.push(`${outcomes.rejected} call(s) rejecte
 
 console.log(`soak: ${CALLS.toLocaleString('en')} calls (${WARMUP.toLocaleString('en')} warm-up), ${CONCURRENCY} at a time, 20% failing, on ${process.version}`);
 console.log(`  pipeline   fallback > timeout > retry(budget) > breaker > bulkhead > rate limiter > hedge > timeout > chaos(off)`);
-console.log(`  outcomes   ok ${outcomes.ok}, fallback ${outcomes.fallback}, rejected ${outcomes.rejected}; breaker ${breaker.state}`);
+console.log(`  outcomes   ok ${outcomes.ok}, fallback ${outcomes.fallback}, rejected ${outcomes.rejected}; breaker opened ${opens} times, now ${breaker.state}`);
 console.log(`  heap       before ${mb(before)}, after ${mb(after)}, growth ${mb(growth)} (limit ${mb(MAX_GROWTH)})`);
 console.log(`  speed      ${Math.round(measured / seconds).toLocaleString('en')} calls/s (${measured.toLocaleString('en')} calls in ${seconds.toFixed(2)} s)`);
 console.log(`  left over  ${listeners} abort listeners, ${timers} timers`);

@@ -361,10 +361,11 @@ export async function runScenario(seed: number, calls: number, options: Scenario
     else vi.setSystemTime(Date.now() + d.pick([-86_400_000, -1_000, 3_600_000])); // the wall clock jumps; monotonic time must not care
   }
 
-  // Let everything run out: fn's slowest path is 5 s; breakers, queues and retries end well before 60 s.
-  for (let i = 0; i < 120 && settled.some((n) => n === 0); i++) {
+  // Let everything run out. fn's slowest path is 5 s, but a bulkhead with an endless queue and
+  // no queueTimeout serves hung calls a few at a time: give it up to an hour of fake time.
+  for (let i = 0; i < 720 && settled.some((n) => n === 0); i++) {
     check();
-    await vi.advanceTimersByTimeAsync(500);
+    await vi.advanceTimersByTimeAsync(5_000);
   }
   for (let id = 0; id < calls; id++) {
     if (settled[id] !== 1) violations.push(`call ${id} settled ${settled[id]} times`);
