@@ -155,6 +155,14 @@ describe('chaos', () => {
     expect(retries).toBeGreaterThan(5);
   });
 
+  it('fails the call, never throws synchronously, when enabled or latency functions throw', async () => {
+    const boom = () => {
+      throw new Error('flag service down');
+    };
+    await expect(chaos({ faultRate: 1, enabled: boom }).execute(() => 1)).rejects.toThrow('flag service down');
+    await expect(chaos({ latency: boom }).execute(() => 1)).rejects.toThrow('flag service down');
+  });
+
   it('rejects bad options naming the option', () => {
     expect(() => chaos({ faultRate: 1.5 })).toThrow(/faultRate/);
     expect(() => chaos({ faultRate: -0.1 })).toThrow(RangeError);

@@ -119,13 +119,17 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
-    if (this.enabled === false || (this.enabled !== true && !this.enabled())) return next(ctx);
-    if (this.latency !== undefined && this.draw(this.latencyRate)) {
-      const delay = this.latencyFor(ctx);
-      if (this.listeners.latency !== undefined) this.emit('latency', { delay });
-      return sleep(delay, ctx).then(() => this.inject(ctx, next));
+    if (this.enabled === false) return next(ctx);
+    let delay = -1;
+    try {
+      if (this.enabled !== true && !this.enabled()) return next(ctx);
+      if (this.latency !== undefined && this.draw(this.latencyRate)) delay = this.latencyFor(ctx);
+    } catch (error) {
+      return Promise.reject(error); // a throwing `enabled`, `latency` or `random`: the call fails, execute still returns a promise
     }
-    return this.inject(ctx, next);
+    if (delay < 0) return this.inject(ctx, next);
+    if (this.listeners.latency !== undefined) this.emit('latency', { delay });
+    return sleep(delay, ctx).then(() => this.inject(ctx, next));
   }
 
   private inject(ctx: Ctx, next: Next): Promise<unknown> {

@@ -318,6 +318,21 @@ describe('hedge', () => {
     expect(seen[0]!.abortedWith).toBeDefined();
   });
 
+  it('fails the call when a custom budget throws while a hedge is due', async () => {
+    const budget = {
+      onFirstAttempt() {},
+      tryRetry(): boolean {
+        throw new Error('budget store unreachable');
+      },
+    };
+    const { fn, seen } = backend([{ after: 1_000, value: 1 }]);
+    const result = hedge({ delay: 10, budget }).execute(fn);
+    const settled = expect(result).rejects.toThrow('budget store unreachable');
+    await vi.advanceTimersByTimeAsync(10);
+    await settled;
+    expect(seen[0]!.abortedWith).toBeDefined();
+  });
+
   it('rejects bad options naming the option', () => {
     expect(() => hedge(undefined as never)).toThrow(TypeError);
     expect(() => hedge({} as never)).toThrow(/delay/);

@@ -95,7 +95,13 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
     if (ctx.aborted) return Promise.reject(ctx.reason);
     // Inside a retry, only its first attempt is a first attempt for the budget:
     // the retry already asked the budget for the others.
-    if (this.budget !== undefined && ctx.attempt === 1) this.budget.onFirstAttempt();
+    if (this.budget !== undefined && ctx.attempt === 1) {
+      try {
+        this.budget.onFirstAttempt();
+      } catch (error) {
+        return Promise.reject(error); // a custom budget that throws fails the call; execute still returns a promise
+      }
+    }
     if (this.maxHedges === 0) return next(ctx.withAttempt(1));
     return new Promise((resolve, reject) => new Race(this, ctx, next, resolve, reject).begin());
   }
@@ -176,11 +182,16 @@ class Race {
   /** Whether another attempt may start now; asks the budget, which counts it when it says yes. */
   private mayHedge(): boolean {
     if (this.stopped || this.ctx.aborted) return false;
-    if (this.policy.budget !== undefined && !this.policy.budget.tryRetry()) {
-      this.stopped = true;
+    if (this.policy.budget === undefined) return true;
+    let allowed: boolean;
+    try {
+      allowed = this.policy.budget.tryRetry();
+    } catch (error) {
+      this.finishWith({ error }); // a custom budget that throws fails the call (this may run in a timer)
       return false;
     }
-    return true;
+    if (!allowed) this.stopped = true;
+    return allowed;
   }
 
   private settle(i: number, outcome: Outcome): void {
@@ -220,6 +231,7 @@ class Race {
   }
 
   private finishWith(outcome: Outcome, abortReason?: unknown): void {
+    if (this.done) return;
     this.done = true;
     if (this.timer !== undefined) stopTimer(this.timer);
     this.timer = undefined;
