@@ -159,42 +159,101 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   }
 
   /** @internal */
-  async run(ctx: Ctx, next: Next): Promise<unknown> {
+  run(ctx: Ctx, next: Next): Promise<unknown> {
     const started = this.maxElapsedTime === Infinity ? 0 : now();
-    this.budget?.onFirstAttempt();
-    let previousDelay = this.schedule.initialDelay;
-    for (let attempt = 1; ; attempt++) {
-      let outcome: Outcome;
-      try {
-        const value = await next(ctx.withAttempt(attempt));
-        if (this.handleResult === undefined || !this.handleResult(value)) {
-          if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
-          return value;
-        }
-        outcome = { value };
-      } catch (error) {
-        // The caller's own abort (or an enclosing timeout's) is never retried.
-        if (ctx.aborted || !this.handle(error)) throw error;
-        outcome = { error };
-      }
-
-      let reason: GiveUpReason | undefined;
-      let delay = 0;
-      if (attempt > this.maxRetries) reason = 'maxRetries';
-      else {
-        delay = this.delayAfter(attempt, outcome, previousDelay);
-        if (this.maxElapsedTime !== Infinity && now() + delay - started > this.maxElapsedTime) reason = 'maxElapsedTime';
-        else if (this.budget !== undefined && !this.budget.tryRetry()) reason = 'budget';
-      }
-      if (reason !== undefined) {
-        if (this.listeners.giveUp !== undefined) this.emit('giveUp', { attempts: attempt, reason, ...outcome });
-        if ('error' in outcome) throw outcome.error;
-        return outcome.value;
-      }
-      if (this.listeners.retry !== undefined) this.emit('retry', { attempt, delay, ...outcome });
-      previousDelay = delay;
-      await sleep(delay, ctx);
+    let first: Promise<unknown>;
+    try {
+      this.budget?.onFirstAttempt();
+    } catch (error) {
+      return Promise.reject(error); // run never throws: execute always returns a promise
     }
+    try {
+      first = next(ctx.withAttempt(1));
+    } catch (error) {
+      first = Promise.reject(error); // next returns a promise by contract; a stage that throws still fails the attempt
+    }
+    // Reactions on the first attempt rather than an async function: most calls
+    // succeed at once, and this costs one promise and ~100 ns less (bench/).
+    return first.then(
+      this.handleResult === undefined ? this.firstSucceeded : (value: unknown) => this.firstValue(value, ctx, next, started),
+      (error: unknown) => this.firstError(error, ctx, next, started),
+    );
+  }
+
+  // Bound once per policy: the happy path allocates no closure for it.
+  private readonly firstSucceeded = (value: unknown): unknown => {
+    if (this.listeners.success !== undefined) this.emit('success', { attempts: 1 });
+    return value;
+  };
+
+  private firstValue(value: unknown, ctx: Ctx, next: Next, started: number): unknown {
+    let failed: boolean;
+    try {
+      failed = this.handleResult!(value);
+    } catch (error) {
+      return this.firstError(error, ctx, next, started); // a throwing handleResult is a failure like a thrown one
+    }
+    return failed ? this.afterFirst({ value }, ctx, next, started) : this.firstSucceeded(value);
+  }
+
+  private firstError(error: unknown, ctx: Ctx, next: Next, started: number): unknown {
+    // The caller's own abort (or an enclosing timeout's) is never retried.
+    if (ctx.aborted || !this.handle(error)) throw error;
+    return this.afterFirst({ error }, ctx, next, started);
+  }
+
+  private afterFirst(outcome: Outcome, ctx: Ctx, next: Next, started: number): unknown {
+    const delay = this.plan(1, outcome, started, this.schedule.initialDelay);
+    if (delay < 0) return settle(outcome);
+    const retries = new Retries();
+    void this.retry(retries, ctx, next, started, delay);
+    return retries;
+  }
+
+  /** Attempts 2, 3, …, each after its delay; ends by settling `done`, never by rejecting. */
+  private async retry(done: Retries, ctx: Ctx, next: Next, started: number, delay: number): Promise<void> {
+    try {
+      for (let attempt = 2; ; attempt++) {
+        await sleep(delay, ctx);
+        let outcome: Outcome;
+        try {
+          const value = await next(ctx.withAttempt(attempt));
+          if (this.handleResult === undefined || !this.handleResult(value)) {
+            if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
+            return done.resolve(value);
+          }
+          outcome = { value };
+        } catch (error) {
+          if (ctx.aborted || !this.handle(error)) return done.reject(error);
+          outcome = { error };
+        }
+        delay = this.plan(attempt, outcome, started, delay);
+        if (delay < 0) return 'error' in outcome ? done.reject(outcome.error) : done.resolve(outcome.value);
+      }
+    } catch (error) {
+      done.reject(error); // an abort during a delay, or a throwing option function
+    }
+  }
+
+  /**
+   * After failed attempt `attempt`: emits `retry` and returns the delay before
+   * the next attempt, or emits `giveUp` and returns -1.
+   */
+  private plan(attempt: number, outcome: Outcome, started: number, previousDelay: number): number {
+    let reason: GiveUpReason | undefined;
+    let delay = 0;
+    if (attempt > this.maxRetries) reason = 'maxRetries';
+    else {
+      delay = this.delayAfter(attempt, outcome, previousDelay);
+      if (this.maxElapsedTime !== Infinity && now() + delay - started > this.maxElapsedTime) reason = 'maxElapsedTime';
+      else if (this.budget !== undefined && !this.budget.tryRetry()) reason = 'budget';
+    }
+    if (reason !== undefined) {
+      if (this.listeners.giveUp !== undefined) this.emit('giveUp', { attempts: attempt, reason, ...outcome });
+      return -1;
+    }
+    if (this.listeners.retry !== undefined) this.emit('retry', { attempt, delay, ...outcome });
+    return delay;
   }
 
   private delayAfter(attempt: number, outcome: Outcome, previous: number): number {
@@ -208,6 +267,42 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
           : backoffDelay(s, attempt, previous);
     if (!(delay >= 0)) delay = 0; // NaN or negative from a custom schedule
     return Math.min(delay, s.maxDelay);
+  }
+}
+
+/** The last outcome as the call's answer: a thrown error is rethrown, a handled value returned. */
+function settle(outcome: Outcome): unknown {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+/**
+ * The retries after a failed first attempt, as a thenable that the promise
+ * from `run` adopts. It then settles the moment they end: adopting a promise
+ * instead would add a tick between, say, an abort during a delay and the
+ * caller's rejection.
+ */
+class Retries {
+  private onValue: ((value: unknown) => void) | undefined = undefined;
+  private onError: ((error: unknown) => void) | undefined = undefined;
+  private outcome: Outcome | undefined = undefined;
+
+  then(onValue: (value: unknown) => void, onError: (error: unknown) => void): void {
+    if (this.outcome === undefined) {
+      this.onValue = onValue;
+      this.onError = onError;
+    } else if ('error' in this.outcome) onError(this.outcome.error);
+    else onValue(this.outcome.value);
+  }
+
+  resolve(value: unknown): void {
+    if (this.onValue !== undefined) this.onValue(value);
+    else this.outcome = { value };
+  }
+
+  reject(error: unknown): void {
+    if (this.onError !== undefined) this.onError(error);
+    else this.outcome = { error };
   }
 }
 
