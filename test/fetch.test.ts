@@ -385,6 +385,17 @@ describe('resilientFetch: timeouts and aborts', () => {
     expect(server.count(p)).toBe(1);
   });
 
+  it('starts no attempt after a timeout around the retry gave up on the call', async () => {
+    const p = path('outer-timeout');
+    server.script(p, { status: 503 });
+    const { retry } = fastRetry({ maxRetries: 100, initialDelay: 15, multiplier: 1 });
+    await expect(resilientFetch(wrap(withTimeout(40), retry))(url(p))).rejects.toBeInstanceOf(TimeoutError);
+    const sent = server.count(p);
+    expect(sent).toBeGreaterThan(0);
+    await wait(60);
+    expect(server.count(p)).toBe(sent);
+  });
+
   it('stops waiting between attempts when the caller aborts', async () => {
     const p = path('abort-in-delay');
     server.script(p, { status: 503 });
