@@ -366,7 +366,7 @@ describe('resilientFetch: timeouts and aborts', () => {
   it('retries an attempt that timed out, each on its own socket', async () => {
     const p = path('hang-then-ok');
     server.script(p, { hang: true }, { status: 200, body: 'second try' });
-    const res = await resilientFetch(wrap(fastRetry().retry, withTimeout(30)))(url(p));
+    const res = await resilientFetch(wrap(fastRetry().retry, withTimeout(100)))(url(p));
     expect(await res.text()).toBe('second try');
     expect(await server.requests.find((r) => r.path === p)!.closed).toBe(true);
   });
@@ -416,10 +416,11 @@ describe('resilientFetch: timeouts and aborts', () => {
 
   it('lets a body that outlives the timeout be read to the end after the call resolved', async () => {
     const p = path('slow-body');
-    server.script(p, { stream: ['a', 'b', 'c', 'd', 'e'], interval: 15 });
+    server.script(p, { stream: ['a', 'b', 'c', 'd', 'e'], interval: 50 });
     const controller = new AbortController();
-    const res = await resilientFetch(wrap(fastRetry().retry, withTimeout(30)))(url(p), { signal: controller.signal });
-    expect(await res.text()).toBe('abcde'); // ~60 ms of body after a 30 ms timeout
+    const res = await resilientFetch(wrap(fastRetry().retry, withTimeout(100)))(url(p), { signal: controller.signal });
+    expect(await res.text()).toBe('abcde'); // ~200 ms of body after a 100 ms timeout
+    expect(server.count(p)).toBe(1);
   });
 
   it("still lets the caller's signal stop a body that streams after the call resolved", async () => {
@@ -457,7 +458,7 @@ describe('resilientFetch: defaults and options', () => {
   it('runs the default pipeline (retry around a per-attempt timeout) when no policy is given', async () => {
     const p = path('default');
     server.script(p, { hang: true }, { status: 503 }, { status: 200, body: 'third' });
-    const res = await resilientFetch(undefined, { timeout: 30 })(url(p));
+    const res = await resilientFetch(undefined, { timeout: 100 })(url(p));
     expect(await res.text()).toBe('third');
     expect(server.count(p)).toBe(3);
   });
