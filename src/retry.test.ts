@@ -467,6 +467,52 @@ describe('retryWithBackoff: handle and handleResult', () => {
   });
 });
 
+describe('retryWithBackoff: option functions that throw', () => {
+  const bug = new Error('option bug');
+  const boom = (): never => {
+    throw bug;
+  };
+
+  it('a throwing handleResult counts as a failed attempt, on the first attempt and later ones', async () => {
+    let n = 0;
+    const handleResult = vi.fn((value: unknown) => {
+      if (value === 'explode') throw bug;
+      return false;
+    });
+    const call = settle(
+      retryWithBackoff({ initialDelay: 1, handleResult }).execute(() => (++n <= 2 ? 'explode' : 'fine')),
+    );
+    await vi.runAllTimersAsync();
+    expect(call.state()).toEqual({ status: 'fulfilled', value: 'fine' });
+    expect(n).toBe(3);
+  });
+
+  it('a throwing delay, retryAfter or handle rejects the call with its error and leaves no timer', async () => {
+    for (const options of [{ delay: boom }, { retryAfter: boom }, { handle: boom }] as RetryOptions[]) {
+      const fn = flaky(Infinity, 0);
+      const call = settle(retryWithBackoff({ initialDelay: 1, ...options }).execute(fn));
+      await vi.runAllTimersAsync();
+      expect(call.state()).toEqual({ status: 'rejected', reason: bug });
+      expect(fn.calls).toBe(1);
+    }
+  });
+
+  it('a throwing delay after a later attempt rejects the call too', async () => {
+    const fn = flaky(Infinity, 0);
+    const call = settle(retryWithBackoff({ delay: (attempt) => (attempt < 2 ? 1 : boom()) }).execute(fn));
+    await vi.runAllTimersAsync();
+    expect(call.state()).toEqual({ status: 'rejected', reason: bug });
+    expect(fn.calls).toBe(2);
+  });
+
+  it('a budget whose onFirstAttempt throws rejects the call, never throwing from execute', async () => {
+    const retry = retryWithBackoff({ budget: { onFirstAttempt: boom, tryRetry: () => true } });
+    let result: Promise<unknown> | undefined;
+    expect(() => (result = retry.execute(() => 1))).not.toThrow();
+    await expect(result).rejects.toBe(bug);
+  });
+});
+
 describe('retryWithBackoff: events', () => {
   it('emits retry { attempt, delay, error } per failed attempt, then success { attempts }', async () => {
     const retry = retryWithBackoff({ ...none, initialDelay: 10 });
