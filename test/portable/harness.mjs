@@ -85,13 +85,14 @@ export function trackedController() {
 const unhandled = [];
 
 export function trackUnhandledRejections() {
-  if (typeof globalThis.Deno !== 'undefined') {
+  // Node and Bun: the process event. Deno and browsers: the web event.
+  if (typeof globalThis.Deno === 'undefined' && typeof globalThis.process?.on === 'function') {
+    globalThis.process.on('unhandledRejection', (reason) => unhandled.push(reason));
+  } else {
     globalThis.addEventListener('unhandledrejection', (event) => {
       event.preventDefault();
       unhandled.push(event.reason);
     });
-  } else {
-    globalThis.process.on('unhandledRejection', (reason) => unhandled.push(reason));
   }
 }
 

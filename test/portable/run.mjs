@@ -11,6 +11,7 @@
 
 import { run, trackTimers, trackUnhandledRejections } from './harness.mjs';
 import { checkRuntime, detectRuntime, exit, scriptArgs } from './runtime.mjs';
+import { SUITES } from './cases/index.mjs';
 
 const args = Object.fromEntries(
   scriptArgs().map((arg) => {
@@ -34,8 +35,7 @@ trackUnhandledRejections();
 
 const dist = new URL(`../../${args.dist || 'dist'}/`, import.meta.url);
 const bw = await import(new URL('index.js', dist).href);
-const suites = ['exports', 'core', 'compose', 'breaker', 'bulkhead', 'hedge', 'fetch', 'cjs'];
-for (const name of suites) {
+for (const name of SUITES) {
   const suite = await import(`./cases/${name}.mjs`);
   await suite.register(bw, dist);
 }

@@ -8,6 +8,8 @@ export function detectRuntime() {
   if (typeof bun === 'string') return { name: 'bun', version: bun };
   const node = globalThis.process?.versions?.node;
   if (typeof node === 'string') return { name: 'node', version: node };
+  const chromium = /Chrom(?:e|ium)\/(\d[\d.]*)/.exec(globalThis.navigator?.userAgent ?? '');
+  if (typeof globalThis.document !== 'undefined' && chromium !== null) return { name: 'chromium', version: chromium[1] };
   return { name: 'unknown', version: '0' };
 }
 
@@ -24,11 +26,11 @@ export function exit(code) {
 
 /**
  * Checks that we run on `expected`, spelled `<name><major>` (node20, node22,
- * node24, deno2, bun1). Returns an error message, or undefined when it matches.
+ * node24, deno2, bun1, chromium156). Returns an error message, or undefined when it matches.
  */
 export function checkRuntime(expected) {
-  const match = /^(node|deno|bun)(\d+)$/.exec(expected ?? '');
-  if (match === null) return `expected runtime must look like node22, deno2 or bun1; got ${JSON.stringify(expected)}`;
+  const match = /^(node|deno|bun|chromium)(\d+)$/.exec(expected ?? '');
+  if (match === null) return `expected runtime must look like node22, deno2, bun1 or chromium156; got ${JSON.stringify(expected)}`;
   const actual = detectRuntime();
   const major = Number(actual.version.split('.')[0]);
   if (actual.name !== match[1] || major !== Number(match[2])) {
