@@ -5,7 +5,7 @@
 //
 //   npm run soak                                   (builds dist/ first)
 //   node --expose-gc scripts/soak.mjs [--calls 1000000] [--concurrency 256] [--max-growth-mb 4]
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -51,6 +51,11 @@ breaker.on('open', () => void opens++);
 
 // One long-lived caller signal for every call, as a server's shutdown signal would be.
 const caller = new AbortController();
+// Each call in flight may listen on it (a hedge, a queued wait): up to 3 at once. Node's limit is
+// set to exactly that many, so a MaxListenersExceededWarning means a listener outlived its call.
+setMaxListeners(CONCURRENCY * 3, caller.signal);
+const warnings = [];
+process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
 const outcomes = { ok: 0, fallback: 0, rejected: 0 };
 let started = 0;
 let settledCount = 0;
@@ -107,6 +112,7 @@ if (growth > MAX_GROWTH) problems.push(`heap grew by ${mb(growth)} (limit ${mb(M
 if (listeners !== 0) problems.push(`${listeners} abort listener(s) left on the caller signal`);
 if (timers !== 0) problems.push(`${timers} timer(s) left running`);
 if (settledCount !== CALLS) problems.push(`${CALLS - settledCount} call(s) never settled`);
+if (warnings.length !== 0) problems.push(`process warnings: ${warnings.join('; ')}`);
 if (outcomes.rejected !== 0) problems.push(`${outcomes.rejected} call(s) rejected through the fallback`);
 
 console.log(`soak: ${CALLS.toLocaleString('en')} calls (${WARMUP.toLocaleString('en')} warm-up), ${CONCURRENCY} at a time, 20% failing, on ${process.version}`);
