@@ -1,4 +1,5 @@
 import { failed, HttpStatusError } from './http-status.js';
+import { Ctx } from './internal/context.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
@@ -59,11 +60,15 @@ function discard(response: Response): void {
  * Each attempt's signal: `ctx.signal` and the caller's own. Built-in policies
  * already chain the caller's signal into `ctx.signal` while the call runs; the
  * caller's is added for a user's own policy that drops it, and so that aborting
- * it still stops a body that streams after the call resolved.
+ * it still stops a body that streams after the call resolved. `undefined` when
+ * nothing can abort the attempt: reading `ctx.signal` would build an
+ * AbortController (several µs) for nothing.
  */
-function attemptSignal(ctxSignal: AbortSignal, caller: AbortSignal | undefined): AbortSignal {
-  if (caller === undefined || ctxSignal === caller || typeof AbortSignal.any !== 'function') return ctxSignal;
-  return AbortSignal.any([ctxSignal, caller]);
+function attemptSignal(ctx: PolicyContext, caller: AbortSignal | undefined): AbortSignal | undefined {
+  if (ctx instanceof Ctx && ctx.scope === undefined && ctx.callerSignal === undefined) return undefined;
+  const signal = ctx.signal;
+  if (caller === undefined || signal === caller || typeof AbortSignal.any !== 'function') return signal;
+  return AbortSignal.any([signal, caller]);
 }
 
 const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
@@ -134,7 +139,7 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
     lastFailed = undefined;
     // A Request's body is a stream: each attempt sends its own clone.
     const target = request !== undefined && request.body !== null ? request.clone() : input;
-    return fetchWith(config, target, init, attemptSignal(ctx.signal, caller)).then((response) => {
+    return fetchWith(config, target, init, attemptSignal(ctx, caller)).then((response) => {
       if (!failed(response)) return response;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > config.maxRetryAfter) return response;
@@ -175,7 +180,7 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
   let outcome: unknown;
   const attempt = (ctx: PolicyContext): Promise<Response> => {
     if (first === undefined) {
-      first = fetchWith(config, input, init, attemptSignal(ctx.signal, caller)).then(
+      first = fetchWith(config, input, init, attemptSignal(ctx, caller)).then(
         (response) => {
           settled = true;
           outcome = response;
@@ -208,8 +213,8 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
   );
 }
 
-function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, signal: AbortSignal): Promise<Response> {
-  const options: RequestInit = init === undefined ? { signal } : { ...init, signal };
+function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, signal: AbortSignal | undefined): Promise<Response> {
+  const options = signal === undefined ? init : init === undefined ? { signal } : { ...init, signal };
   // Looked up per call, not at creation: a test or a polyfill may replace globalThis.fetch later.
   return config.fetch !== undefined ? config.fetch(input, options) : globalThis.fetch(input, options);
 }
