@@ -73,6 +73,8 @@ interface Built {
   readonly description: string;
   /** Samples invariants that can be read at any time. */
   readonly check: () => void;
+  /** The kinds of policy in the pipeline. */
+  readonly kinds: ReadonlySet<string>;
   /** Pokes a policy from outside (isolate or reset a breaker). */
   readonly poke: (d: Dice) => void;
 }
@@ -235,6 +237,7 @@ function buildPipeline(d: Dice, violations: string[]): Built {
     }
   }
   return {
+    kinds: new Set(chosen),
     pipeline: wrap(...policies),
     description: names.join(' > '),
     check: () => checks.forEach((c) => c()),
@@ -303,6 +306,23 @@ export async function runScenario(seed: number, calls: number, options: Scenario
   const outcomes: Record<string, number> = {};
   const settled = new Int32Array(calls);
 
+  // An outcome only a given policy can produce.
+  const producer: Record<string, string> = {
+    fallback: 'fallback',
+    'chaos result': 'chaos',
+    'chaos fault': 'chaos',
+    TimeoutError: 'timeout',
+    BrokenCircuitError: 'breaker',
+    IsolatedCircuitError: 'breaker',
+    BulkheadRejectedError: 'bulkhead',
+    RateLimitedError: 'limiter',
+  };
+  const count = (id: number, kind: string): void => {
+    const needs = producer[kind];
+    if (needs !== undefined && !built.kinds.has(needs)) violations.push(`call ${id}: ${kind} from a pipeline without a ${needs}`);
+    outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+  };
+
   const classify = (id: number, reason: unknown, callerReason: unknown): string | undefined => {
     if (callerReason !== undefined && reason === callerReason) return 'caller abort';
     if (reason instanceof FnError) return 'fn error';
@@ -342,12 +362,14 @@ export async function runScenario(seed: number, calls: number, options: Scenario
           settled[id]!++;
           const kind = value === `ok:${id}` ? 'ok' : value === FALLBACK ? 'fallback' : value === CHAOS_RESULT ? 'chaos result' : undefined;
           if (kind === undefined) violations.push(`call ${id} resolved with a foreign value: ${describe(value)}`);
-          else outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+          else count(id, kind);
+          // The caller's own abort is never replaced by a fallback.
+          if (kind === 'fallback' && callSignal?.aborted === true) violations.push(`call ${id}: a fallback answered after the caller aborted`);
         },
         (reason: unknown) => {
           settled[id]!++;
           const kind = classify(id, reason, callerReason);
-          if (kind !== undefined) outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+          if (kind !== undefined) count(id, kind);
         },
       );
 
