@@ -203,7 +203,7 @@ describe('resilientFetch: methods and bodies', () => {
     const p = path('post-timeout');
     server.script(p, { hang: true }, { status: 200 });
     const { retry } = fastRetry();
-    const error = await resilientFetch(wrap(retry, withTimeout(30)))(url(p), { method: 'POST', body: 'x' }).catch((e: unknown) => e);
+    const error = await resilientFetch(wrap(retry, withTimeout(100)))(url(p), { method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     await wait(20);
     expect(server.count(p)).toBe(1);
@@ -358,7 +358,7 @@ describe('resilientFetch: timeouts and aborts', () => {
   it('aborts the real socket when a timeout in the policy fires', async () => {
     const p = path('hang');
     server.script(p, { hang: true });
-    const error = await resilientFetch(withTimeout(30))(url(p)).catch((e: unknown) => e);
+    const error = await resilientFetch(withTimeout(100))(url(p)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(await server.requests.find((r) => r.path === p)!.closed).toBe(true);
   });
