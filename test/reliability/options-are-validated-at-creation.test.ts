@@ -3,7 +3,31 @@
 // or `{ key: undefined }` (what `{ ...defaults, ...userOptions }` produces)
 // is taken as a value instead of "use the default".
 import { describe, expect, it, vi } from 'vitest';
-import { Bulkhead, CircuitBreaker, RateLimiter, RetryBudget, TimeoutError, chaos, hedge, resilientFetch, retryWithBackoff, withFallback, withTimeout, type BulkheadOptions, type ChaosOptions, type RateLimiterOptions, type CircuitBreakerOptions, type FallbackOptions, type HedgeOptions, type ResilientFetchOptions, type RetryBudgetOptions, type RetryOptions, type TimeoutOptions } from '../../src/index.js';
+import {
+  Bulkhead,
+  BulkheadRejectedError,
+  CircuitBreaker,
+  RateLimiter,
+  RetryBudget,
+  TimeoutError,
+  chaos,
+  hedge,
+  resilientFetch,
+  retryWithBackoff,
+  withFallback,
+  withTimeout,
+  wrap,
+  type BulkheadOptions,
+  type ChaosOptions,
+  type CircuitBreakerOptions,
+  type FallbackOptions,
+  type HedgeOptions,
+  type RateLimiterOptions,
+  type ResilientFetchOptions,
+  type RetryBudgetOptions,
+  type RetryOptions,
+  type TimeoutOptions,
+} from '../../src/index.js';
 
 // Plain JavaScript (or `{ ...defaults, ...user }`) produces keys set to undefined;
 // under exactOptionalPropertyTypes TypeScript refuses to write them, so they are cast.
@@ -206,6 +230,40 @@ describe('options', () => {
       await assertion;
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('undefined means the default: CircuitBreaker({ failureThreshold: undefined }) opens after 5 failures', async () => {
+    const breaker = new CircuitBreaker(loose<CircuitBreakerOptions>({ failureThreshold: undefined, openDuration: undefined }));
+    for (let i = 1; i <= 5; i++) {
+      expect(breaker.state, `before failure ${i}`).toBe('closed');
+      await breaker.execute(() => Promise.reject(new Error('x'))).catch(() => {});
+    }
+    expect(breaker.state).toBe('open');
+  });
+
+  it('undefined means the default: Bulkhead({ maxQueue: undefined }) queues nothing', async () => {
+    const bulkhead = new Bulkhead(loose<BulkheadOptions>({ maxConcurrent: 1, maxQueue: undefined, queueTimeout: undefined }));
+    void bulkhead.execute(() => new Promise(() => {}));
+    await expect(bulkhead.execute(() => 'x')).rejects.toBeInstanceOf(BulkheadRejectedError);
+    expect(bulkhead.queued).toBe(0);
+  });
+
+  it('undefined means the default: hedge({ maxHedges: undefined }) starts one hedge', async () => {
+    vi.useFakeTimers();
+    try {
+      const fn = vi.fn(() => new Promise(() => {}));
+      void hedge(loose<HedgeOptions>({ delay: 10, maxHedges: undefined })).execute(fn);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(fn).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('wrap rejects anything that is not a policy, at creation', () => {
+    for (const bad of [5, 'x', null, undefined, {}, { execute: 5 }]) {
+      expect(() => wrap(bad as never), String(bad)).toThrow(TypeError);
     }
   });
 });
