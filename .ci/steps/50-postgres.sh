@@ -21,8 +21,8 @@ export PG_BIN
 PG_BIN="$(pg_bin)"
 echo "using PostgreSQL from $PG_BIN: $("$PG_BIN/postgres" --version)"
 
-workdir="$(mktemp -d)"
-chmod 755 "$workdir" # the server user must reach its data dir inside
+workdir="$(mktemp -d /tmp/breakwater-pg.XXXXXX)" # under /tmp: the server user must be able to reach it
+chmod 755 "$workdir"
 cleanup() {
   # Stop any server the run left behind, by the pid in its own pid file, then remove everything.
   for pidfile in "$workdir"/*/data/postmaster.pid; do
