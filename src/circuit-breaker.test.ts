@@ -235,6 +235,7 @@ describe('CircuitBreaker half-open', () => {
     expect(fn).not.toHaveBeenCalled();
     expect(third).toBeInstanceOf(BrokenCircuitError);
     expect((third as BrokenCircuitError).retryAfter).toBe(1_000);
+    expect((third as BrokenCircuitError).message).toMatch(/half-open/);
     expect(log).toEqual(['rejected:half-open']);
     a.resolve(1);
     await t1.promise;

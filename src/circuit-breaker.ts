@@ -19,12 +19,13 @@ const NO_PAYLOAD: Readonly<Record<never, never>> = Object.freeze({});
 // Error.stackTraceLimit (V8, JavaScriptCore) rejections are built without one;
 // name, message, retryAfter and cause stay.
 const ErrorCtor = Error as { stackTraceLimit?: number };
-function rejection(isolated: boolean, retryAfter: number, cause: unknown): BrokenCircuitError {
+function rejection(state: 'open' | 'half-open' | 'isolated', retryAfter: number, cause: unknown): BrokenCircuitError {
   const limit = ErrorCtor.stackTraceLimit;
   if (typeof limit === 'number') ErrorCtor.stackTraceLimit = 0;
   try {
-    if (isolated) return new IsolatedCircuitError(undefined, cause === undefined ? undefined : { cause });
-    return new BrokenCircuitError(undefined, cause === undefined ? { retryAfter } : { retryAfter, cause });
+    if (state === 'isolated') return new IsolatedCircuitError(undefined, cause === undefined ? undefined : { cause });
+    const message = state === 'open' ? undefined : 'Circuit is half-open and every trial call is in flight';
+    return new BrokenCircuitError(message, cause === undefined ? { retryAfter } : { retryAfter, cause });
   } finally {
     if (typeof limit === 'number') ErrorCtor.stackTraceLimit = limit;
   }
@@ -168,7 +169,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.window.reject(t);
     const state = this.isolations > 0 ? 'isolated' : this.phase === OPEN ? 'open' : 'half-open';
     if (this.listeners.rejected !== undefined) this.emit('rejected', { state });
-    return Promise.reject(rejection(state === 'isolated', Math.max(0, this.dueAt - t), this.cause));
+    return Promise.reject(rejection(state, Math.max(0, this.dueAt - t), this.cause));
   }
 
   private async call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
