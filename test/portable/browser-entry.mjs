@@ -4,6 +4,7 @@
 import { run, trackTimers, trackUnhandledRejections } from './harness.mjs';
 import { checkRuntime, detectRuntime } from './runtime.mjs';
 import { BROWSER_SUITES } from './cases/index.mjs';
+import { selfCheck } from './selfcheck.mjs';
 
 const params = new URLSearchParams(location.search);
 const lines = [];
@@ -25,8 +26,13 @@ try {
     trackUnhandledRejections();
     const dist = new URL(`../../${params.get('dist') || 'dist'}/`, import.meta.url);
     const bw = await import(new URL('index.js', dist).href);
-    for (const name of BROWSER_SUITES) (await import(`./cases/${name}.mjs`)).register(bw, dist);
-    ok = await run(expected, { filter: params.get('filter') ?? undefined });
+    const broken = await selfCheck(bw);
+    if (broken.length > 0) console.log(`the harness cannot be trusted on ${expected}:\n  ${broken.join('\n  ')}`);
+    else {
+      console.log('harness self-check: leaked timers, unhandled rejections, left listeners and hangs are caught');
+      for (const name of BROWSER_SUITES) (await import(`./cases/${name}.mjs`)).register(bw, dist);
+      ({ ok } = await run(expected, { filter: params.get('filter') ?? undefined }));
+    }
   }
 } catch (error) {
   console.log(`the suite crashed: ${error instanceof Error ? error.stack : String(error)}`);

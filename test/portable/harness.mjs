@@ -179,11 +179,22 @@ export function test(name, fn, options = {}) {
   tests.push({ name: group === '' ? name : `${group} › ${name}`, fn, timeout: options.timeout ?? 2_000 });
 }
 
-/** Runs every registered test in order; prints one line per failure and a closing count. */
-export async function run(label, { filter } = {}) {
+/** Registers the tests that `register` adds in a list of their own, apart from the main one, and returns it. */
+export function collect(register) {
+  const saved = tests.splice(0);
+  register();
+  return tests.splice(0, tests.length, ...saved);
+}
+
+/**
+ * Runs the registered tests (or `list`) in order; prints one line per failure and
+ * a closing count (none when `quiet`). Returns `{ ok, passed, failed, problems }`.
+ */
+export async function run(label, { filter, list = tests, quiet = false } = {}) {
   let passed = 0;
   let failed = 0;
-  for (const t of tests) {
+  const problems = new Map();
+  for (const t of list) {
     if (filter !== undefined && !t.name.includes(filter)) continue;
     let timer;
     const error = await Promise.race([
@@ -205,9 +216,12 @@ export async function run(label, { filter } = {}) {
     if (problem === undefined) passed++;
     else {
       failed++;
-      console.log(`not ok - ${t.name}\n  ${problem instanceof Error ? (problem.stack ?? problem.message).split('\n').slice(0, 4).join('\n  ') : show(problem)}`);
+      problems.set(t.name, problem);
+      if (!quiet) {
+        console.log(`not ok - ${t.name}\n  ${problem instanceof Error ? (problem.stack ?? problem.message).split('\n').slice(0, 4).join('\n  ') : show(problem)}`);
+      }
     }
   }
-  console.log(`${label}: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0;
+  if (!quiet) console.log(`${label}: ${passed} passed, ${failed} failed`);
+  return { ok: failed === 0 && passed > 0, passed, failed, problems };
 }

@@ -12,6 +12,7 @@
 import { run, trackTimers, trackUnhandledRejections } from './harness.mjs';
 import { checkRuntime, detectRuntime, exit, scriptArgs } from './runtime.mjs';
 import { SUITES } from './cases/index.mjs';
+import { selfCheck } from './selfcheck.mjs';
 
 const args = Object.fromEntries(
   scriptArgs().map((arg) => {
@@ -35,10 +36,18 @@ trackUnhandledRejections();
 
 const dist = new URL(`../../${args.dist || 'dist'}/`, import.meta.url);
 const bw = await import(new URL('index.js', dist).href);
+
+const broken = await selfCheck(bw);
+if (broken.length > 0) {
+  console.log(`the harness cannot be trusted on ${expected}:\n  ${broken.join('\n  ')}`);
+  exit(1);
+}
+console.log('harness self-check: leaked timers, unhandled rejections, left listeners and hangs are caught');
+
 for (const name of SUITES) {
   const suite = await import(`./cases/${name}.mjs`);
   await suite.register(bw, dist);
 }
 
-const ok = await run(expected, { filter: args.filter });
+const { ok } = await run(expected, { filter: args.filter });
 exit(ok ? 0 : 1);

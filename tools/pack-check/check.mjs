@@ -96,6 +96,15 @@ await step('published types: tsc, node16 (.cts + .mts), then run what it emitted
 await step('published types: tsc, bundler resolution', () => tsc('tsconfig.bundler.json'));
 
 await step('tree-shaking: retryWithBackoff alone', () => treeShake(scratch, known.treeShake));
+await step('the TSDoc check finds every gap in its fixture', () => {
+  const r = spawnSync(process.execPath, [join(here, 'tsdoc.mjs'), '--root=fixtures/tsdoc', '--no-known'], { encoding: 'utf8' });
+  const found = r.stdout.split('\n').filter((l) => l.startsWith('MISSING')).map((l) => l.replace(/^MISSING\s+\S+\s+/, ''));
+  const expected = readFileSync(join(here, 'fixtures', 'tsdoc', 'expected.txt'), 'utf8').trim().split('\n');
+  if (r.status !== 1 || found.join('\n') !== expected.join('\n')) {
+    throw new Error(`exit ${r.status}; found:\n${found.join('\n')}\nexpected:\n${expected.join('\n')}\n${r.stderr}`);
+  }
+  console.log(`all ${expected.length} planted gaps found, nothing else`);
+});
 await step('TSDoc of every export', () => sh(process.execPath, [join(here, 'tsdoc.mjs')]));
 
 finish();

@@ -114,7 +114,10 @@ export async function treeShake(scratch, known = []) {
   // is a top-level side effect (a call without /* @__PURE__ */) a bundler cannot drop.
   const errors = bundle(scratch, 'one-error', `import { TimeoutError } from 'breakwater';\nconsole.log(new TimeoutError().name);\n`);
   expectOnly('one-error', errors.sources, ['src/errors.ts'], known);
-  console.log('a bundle of TimeoutError alone holds only src/errors.ts');
+  console.log('a bundle of TimeoutError alone holds only src/errors.ts (and known gaps)');
+  for (const file of known) {
+    if (!retry.sources.has(file) && !errors.sources.has(file)) console.log(`note: known gap ${file} is fixed; remove it from tools/pack-check/known-gaps.json`);
+  }
 
   const url = `data:text/javascript;base64,${Buffer.from(retry.code).toString('base64')}`;
   await import(url);

@@ -16,17 +16,18 @@ function scripted(...script) {
 }
 
 export function register(bw) {
-  const { resilientFetch, retryWithBackoff, isFailureResponse, HttpStatusError, ResilienceError } = bw;
+  const { resilientFetch, retryWithBackoff, withTimeout, wrap, isFailureResponse, HttpStatusError, ResilienceError } = bw;
   const retry = () => retryWithBackoff({ maxRetries: 2, initialDelay: 1 });
 
   describe('resilientFetch', () => {
-    test('retries a failure status and returns the good response; every attempt gets a signal', async () => {
+    test('retries a failure status and returns the good response; with a timeout, every attempt gets its signal', async () => {
       const { fetch, requests } = scripted(503, 502, 200);
-      const res = await resilientFetch(retry(), { fetch })('https://example.test/items');
+      const res = await resilientFetch(wrap(retry(), withTimeout(1_000)), { fetch })('https://example.test/items');
       assert.equal(res.status, 200);
       assert.equal(await res.text(), 'status 200');
       assert.equal(requests.length, 3);
-      assert.ok(requests.every((r) => r.init.signal instanceof AbortSignal), 'an attempt had no signal');
+      assert.ok(requests.every((r) => r.init?.signal instanceof AbortSignal), 'an attempt had no signal');
+      assert.ok(new Set(requests.map((r) => r.init.signal)).size === 3, 'attempts share a signal');
     });
 
     test('when the policy gives up the caller gets the last response, as plain fetch would', async () => {
