@@ -20,6 +20,7 @@ import {
   type Policy,
   type PolicyContext,
 } from '../../src/index.js';
+import { prng } from '../reliability/fixtures/watch.js';
 
 /** An error thrown by fn itself. */
 export class FnError extends Error {
@@ -43,17 +44,6 @@ export interface Report {
 }
 
 type Rng = () => number;
-
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   constructor(readonly next: Rng) {}
@@ -289,7 +279,7 @@ function attemptBehaviour(d: Dice, id: number, ctx: PolicyContext, timers: Set<R
  * Returns what it saw; `violations` lists every broken invariant.
  */
 export async function runScenario(seed: number, calls: number, options: ScenarioOptions = {}): Promise<Report> {
-  const d = new Dice(mulberry32(seed));
+  const d = new Dice(prng(seed));
   const violations: string[] = [];
   const built = buildPipeline(d, violations);
   const { check, poke } = built;

@@ -7,7 +7,7 @@ import type { Policy, PolicyContext } from '../../src/index.js';
 import { runScenario } from './harness.js';
 
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 42, 1337, 20_260_101, 987_654_321];
-const CALLS = Number(process.env.STRESS_CALLS ?? 1_500);
+const CALLS = Number(process.env.STRESS_CALLS ?? 1_000);
 
 function seeds(): number[] {
   if (process.env.STRESS_SEED !== undefined) return [Number(process.env.STRESS_SEED)];
