@@ -203,6 +203,17 @@ describe('CircuitBreaker consecutive failures', () => {
     expect(breaker.state).toBe('half-open');
   });
 
+  it('waits the default 30 s when a custom openDuration throws, keeping the call\'s own error', async () => {
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      openDuration: () => {
+        throw new Error('schedule bug');
+      },
+    });
+    expect(((await attempt(breaker, boom)) as Error).message).toBe('boom');
+    expect(((await attempt(breaker)) as BrokenCircuitError).retryAfter).toBe(30_000);
+  });
+
   it('stays open until reset with openDuration Infinity', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: Infinity });
     await failTimes(breaker, 1);

@@ -48,6 +48,7 @@ export interface CircuitBreakerOptions {
    * Ms the circuit stays `open` before trial calls are let through; or
    * `(opens) => ms`, where `opens` counts consecutive openings from 1 (reset
    * when the circuit closes), for a growing wait. `Infinity`: until `reset()`.
+   * A function's `NaN` or negative result means no wait; if it throws, 30 000 ms.
    * @default 30_000
    */
   readonly openDuration?: number | ((opens: number) => number);
@@ -120,9 +121,16 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {
     const custom = o.openDuration;
-    // A custom schedule that returns NaN or a negative number means no wait.
+    // A schedule that returns NaN or a negative number means no wait; one that
+    // throws gets the default wait (it runs inside a call's settlement, where
+    // an error of its own must not replace the call's outcome).
     openDuration = (opens) => {
-      const ms = custom(opens);
+      let ms: number;
+      try {
+        ms = custom(opens);
+      } catch {
+        return 30_000;
+      }
       return ms >= 0 ? ms : 0;
     };
   } else {
