@@ -377,6 +377,16 @@ describe('retryWithBackoff: delay, maxElapsedTime, retryAfter', () => {
     expect(call.state()).toEqual({ status: 'fulfilled', value: 200 });
   });
 
+  it('a custom retryAfter that returns a negative number or NaN gives no hint: the schedule applies', async () => {
+    const hints = [-1, Number.NaN];
+    let n = 0;
+    const retry = retryWithBackoff({ ...none, maxRetries: 2, initialDelay: 40, multiplier: 1, retryAfter: () => hints[n++] });
+    const retries = record(retry, 'retry');
+    settle(retry.execute(flaky(Infinity, 0)));
+    await vi.runAllTimersAsync();
+    expect(retries.map((r) => r.delay)).toEqual([40, 40]);
+  });
+
   it('a retryAfter hint wins over a custom delay', async () => {
     const retry = retryWithBackoff({ delay: () => 5, retryAfter: () => 321 });
     const retries = record(retry, 'retry');
@@ -536,6 +546,16 @@ describe('retryWithBackoff: events', () => {
     expect(successes).toEqual([{ attempts: 1 }]);
   });
 
+  it('emits success also when a handleResult is set and accepts the value', async () => {
+    const retry = retryWithBackoff({ initialDelay: 1, handleResult: (v) => v === 'bad' });
+    const successes = record(retry, 'success');
+    await retry.execute(() => 'good');
+    let n = 0;
+    settle(retry.execute(() => (++n < 2 ? 'bad' : 'good')));
+    await vi.runAllTimersAsync();
+    expect(successes).toEqual([{ attempts: 1 }, { attempts: 2 }]);
+  });
+
   it('emits giveUp { attempts, reason, error } when retries run out', async () => {
     const retry = retryWithBackoff({ maxRetries: 1, initialDelay: 1 });
     const giveUps = record(retry, 'giveUp');
@@ -632,6 +652,30 @@ describe('retryWithBackoff: abort', () => {
     expect(retries).toEqual([]);
   });
 
+  it('during a later attempt: the abort is not retried either', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    let calls = 0;
+    const fn = (ctx: PolicyContext): Promise<never> => {
+      calls++;
+      if (calls === 1) return Promise.reject(new Error('first failure'));
+      return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
+    };
+    const tryRetry = vi.fn(() => true);
+    const retry = retryWithBackoff({ ...none, initialDelay: 10, handle: () => true, budget: { onFirstAttempt: () => {}, tryRetry } });
+    const retries = record(retry, 'retry');
+    const call = settle(retry.execute(fn, controller.signal));
+    await vi.advanceTimersByTimeAsync(15);
+    expect(calls).toBe(2);
+    controller.abort(reason);
+    await vi.runAllTimersAsync();
+    expect(call.state()).toEqual({ status: 'rejected', reason });
+    expect(calls).toBe(2);
+    // The abort is no failure: no retry is planned for it, and no budget is spent on it.
+    expect(retries.map((r) => r.attempt)).toEqual([1]);
+    expect(tryRetry).toHaveBeenCalledTimes(1);
+  });
+
   it('during an attempt whose fn ignores the signal: its later failure is not retried', async () => {
     const controller = new AbortController();
     const fn = vi.fn(() => new Promise((_, reject) => setTimeout(() => reject(new Error('late failure')), 50)));
@@ -714,6 +758,18 @@ describe('retryWithBackoff: delays beyond 2^31-1 ms', () => {
     expect(fn).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(call.state()).toEqual({ status: 'fulfilled', value: 'ok' });
+  });
+
+  it('an Infinity delay (maxDelay: Infinity) never fires, and an abort still ends it', async () => {
+    const controller = new AbortController();
+    const fn = flaky(Infinity, 0);
+    const call = settle(retryWithBackoff({ maxDelay: Infinity, delay: () => Infinity }).execute(fn, controller.signal));
+    await vi.advanceTimersByTimeAsync(100 * MAX);
+    expect(fn.calls).toBe(1);
+    expect(call.state().status).toBe('pending');
+    controller.abort('enough');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(call.state()).toEqual({ status: 'rejected', reason: 'enough' });
   });
 
   it('an abort during a delay above 2^31-1 ms still cancels it at once', async () => {

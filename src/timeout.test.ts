@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { settle } from '../test/helpers/settle.js';
 import { TimeoutError } from './errors.js';
-import type { PolicyContext } from './policy.js';
+import { type PolicyContext, wrap } from './policy.js';
 import { withTimeout } from './timeout.js';
 
 // Captured before timers are faked: lets a test wait for Node's unhandled-rejection check for real.
@@ -238,6 +238,38 @@ describe('withTimeout: the caller signal', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(call.state()).toEqual({ status: 'rejected', reason });
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a signal first read after the caller aborted is already aborted with the caller reason', async () => {
+    const controller = new AbortController();
+    const call = settle(
+      withTimeout(1_000).execute(async (ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return ctx.signal;
+      }, controller.signal),
+    );
+    await vi.advanceTimersByTimeAsync(5);
+    controller.abort('caller left');
+    await vi.advanceTimersByTimeAsync(5);
+    const state = call.state() as { status: string; value: AbortSignal };
+    expect(state.status).toBe('fulfilled');
+    expect(state.value.aborted).toBe(true);
+    expect(state.value.reason).toBe('caller left');
+  });
+
+  it("a signal first read after an outer cooperative timeout fired is already aborted with the outer's TimeoutError", async () => {
+    const outer = withTimeout(50, { strategy: 'cooperative' });
+    const call = settle(
+      wrap(outer, withTimeout(1_000)).execute(async (ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return ctx.signal;
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(60);
+    const state = call.state() as { status: string; value: AbortSignal };
+    expect(state.status).toBe('fulfilled');
+    expect(state.value.aborted).toBe(true);
+    expect(state.value.reason).toMatchObject({ name: 'TimeoutError', timeout: 50 });
   });
 
   it('leaves no abort listener on a long-lived caller signal, after fast calls and timed-out ones', async () => {
