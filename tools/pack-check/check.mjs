@@ -25,13 +25,15 @@ const known = JSON.parse(readFileSync(join(here, 'known-gaps.json'), 'utf8'));
 
 async function step(name, fn) {
   console.log(`\n=== ${name}`);
+  const started = performance.now();
+  let ok = true;
   try {
     await fn();
-    results.push([name, true]);
   } catch (error) {
     console.log(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
-    results.push([name, false]);
+    ok = false;
   }
+  results.push([name, ok, ((performance.now() - started) / 1000).toFixed(1)]);
 }
 
 /** Runs a command, echoing its output; throws when it exits non-zero. */
@@ -112,7 +114,7 @@ finish();
 function finish() {
   rmSync(work, { recursive: true, force: true });
   console.log('\n=== summary');
-  for (const [name, ok] of results) console.log(`${ok ? 'ok    ' : 'FAILED'} ${name}`);
+  for (const [name, ok, seconds] of results) console.log(`${ok ? 'ok    ' : 'FAILED'} ${name} (${seconds} s)`);
   const failed = results.filter(([, ok]) => !ok).length;
   console.log(`pack-check: ${results.length - failed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
