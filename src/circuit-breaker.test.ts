@@ -308,6 +308,25 @@ describe('CircuitBreaker half-open', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('frees the trial slot when handle or handleResult throws, rejecting with the predicate\'s error', async () => {
+    const bug = new Error('predicate bug');
+    const breaker = await halfOpen({
+      handle: (error) => {
+        if ((error as Error).message === 'classify me') throw bug;
+        return true;
+      },
+      handleResult: (value) => {
+        if (value === 'throw') throw bug;
+        return false;
+      },
+    });
+    expect(await attempt(breaker, () => Promise.reject(new Error('classify me')))).toBe(bug);
+    expect(await attempt(breaker, () => 'throw')).toBe(bug);
+    expect(breaker.state).toBe('half-open');
+    expect(await attempt(breaker)).toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+
   it('does not reopen twice when several trials fail after the circuit reopened', async () => {
     const breaker = await halfOpen({ halfOpenMaxCalls: 3 });
     const log = record(breaker);

@@ -181,13 +181,24 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       value = await next(ctx);
     } catch (error) {
       // The caller's own abort and unhandled errors count neither way.
-      if (ctx.aborted || (this.o.handle !== undefined && !this.o.handle(error))) this.ignore(generation);
+      if (ctx.aborted || !this.classify(this.o.handle, error, generation)) this.ignore(generation);
       else this.settle(generation, start, true, true, error);
       throw error;
     }
-    const failed = this.o.handleResult !== undefined && this.o.handleResult(value);
+    const failed = this.o.handleResult !== undefined && this.classify(this.o.handleResult, value, generation);
     this.settle(generation, start, failed, false, value);
     return value;
+  }
+
+  /** Runs a `handle`/`handleResult` predicate; one that throws frees the call's trial slot first. */
+  private classify(predicate: ((x: unknown) => boolean) | undefined, x: unknown, generation: number): boolean {
+    if (predicate === undefined) return true;
+    try {
+      return predicate(x);
+    } catch (error) {
+      this.ignore(generation);
+      throw error;
+    }
   }
 
   /** Records how an admitted call ended: `result` is what it threw (`thrown`) or returned. */
