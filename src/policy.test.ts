@@ -358,6 +358,20 @@ describe("wrap: a user's own Policy object", () => {
     expect(seen).toEqual({ attempt: 1, aborted: false });
   });
 
+  it('leaves no abort listener on a long-lived caller signal when a user policy sits in the pipeline', async () => {
+    const controller = new AbortController();
+    const log: string[] = [];
+    const pipeline = wrap(tracer('outer', log), withTimeout(100), tracer('inner', log), retryWithBackoff({ maxRetries: 1, initialDelay: 5 }), withTimeout(20));
+    for (let i = 0; i < 5; i++) {
+      const ok = settle(pipeline.execute(({ signal }) => (signal.aborted ? -1 : i), controller.signal));
+      const failing = settle(pipeline.execute(untilAborted, controller.signal));
+      await vi.runAllTimersAsync();
+      expect(ok.state()).toEqual({ status: 'fulfilled', value: i });
+      expect(failing.state()).toMatchObject({ status: 'rejected', reason: { name: 'TimeoutError', timeout: 20 } });
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('a user policy that throws synchronously makes execute reject, not throw', async () => {
     const failure = new Error('policy bug');
     const broken: Policy = {
