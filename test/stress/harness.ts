@@ -323,19 +323,29 @@ export async function runScenario(seed: number, calls: number, options: Scenario
     return undefined;
   };
 
+  // A group of callers sharing one signal that is aborted at some point (a request and its sub-calls).
+  let group = new AbortController();
+  own.push(group.signal);
   for (let id = 0; id < calls; id++) {
-    // The caller: no signal, the shared long-lived one, or its own (maybe aborted later).
-    const mode = d.pick(['none', 'shared', 'own', 'own'] as const);
+    // The caller: no signal, the shared long-lived one, a group's, or its own (maybe aborted later,
+    // with a reason or without one, when the reason is an AbortError DOMException).
+    const mode = d.pick(['none', 'shared', 'group', 'own', 'own'] as const);
     let signal: AbortSignal | undefined;
-    let callerReason: unknown;
     if (mode === 'shared') signal = shared.signal;
-    else if (mode === 'own') {
+    else if (mode === 'group') {
+      signal = group.signal;
+      if (d.chance(0.05)) {
+        const ending = group;
+        setTimeout(() => ending.abort(d.chance(0.5) ? new Error('group aborted') : undefined), d.pick([0, 5, 50]));
+        group = new AbortController();
+        own.push(group.signal);
+      }
+    } else if (mode === 'own') {
       const controller = new AbortController();
       signal = controller.signal;
       own.push(signal);
       if (d.chance(0.4)) {
-        callerReason = new Error(`caller ${id} aborted`);
-        const reason = callerReason;
+        const reason = d.chance(0.8) ? new Error(`caller ${id} aborted`) : undefined;
         const at = d.pick([0, 1, 5, 30, 200]);
         if (at === 0 && d.chance(0.3)) controller.abort(reason);
         else setTimeout(() => controller.abort(reason), at);
@@ -344,7 +354,7 @@ export async function runScenario(seed: number, calls: number, options: Scenario
     const callSignal = signal;
     const fn = (ctx: PolicyContext): unknown => {
       if (callSignal?.aborted) violations.push(`call ${id}: an attempt started after the caller aborted`);
-      if (ctx.signal.aborted) violations.push(`call ${id}: an attempt started with its signal already aborted`);
+      else if (ctx.signal.aborted) violations.push(`call ${id}: an attempt started with its signal already aborted`);
       return attemptBehaviour(d, id, ctx, fnTimers);
     };
     void pipeline.execute(fn, signal).then(
@@ -358,7 +368,7 @@ export async function runScenario(seed: number, calls: number, options: Scenario
         },
         (reason: unknown) => {
           settled[id]!++;
-          const kind = classify(id, reason, callerReason);
+          const kind = classify(id, reason, callSignal?.aborted === true ? callSignal.reason : undefined);
           if (kind !== undefined) count(id, kind);
         },
       );
