@@ -33,6 +33,12 @@ function tracer(name: string, log: string[]): Policy {
 }
 
 describe('execute', () => {
+  it('treats a null signal (fetch’s RequestInit.signal may be null) as no signal', async () => {
+    const retry = retryWithBackoff();
+    await expect(retry.execute(() => 'ok', null as unknown as AbortSignal)).resolves.toBe('ok');
+    await expect(wrap(withTimeout(1_000)).execute(({ signal }) => signal.aborted, null as unknown as AbortSignal)).resolves.toBe(false);
+  });
+
   const policies = {
     'wrap()': () => wrap(),
     // No retries and a fallback that handles nothing, so a failure shows through as it is.

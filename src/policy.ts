@@ -58,8 +58,10 @@ export abstract class PolicyBase<E extends object = Record<never, never>, W = ne
   declare readonly '~widen': [W];
 
   execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W> {
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    return this.run(new Ctx(fn, 1, undefined, signal), invoke) as Promise<T | W>;
+    // `?? undefined`: fetch's RequestInit.signal may be null, and JS callers pass it on.
+    const caller = signal ?? undefined;
+    if (caller !== undefined && caller.aborted) return Promise.reject(caller.reason);
+    return this.run(new Ctx(fn, 1, undefined, caller), invoke) as Promise<T | W>;
   }
 
   /**

@@ -102,8 +102,9 @@ export interface RetryEvents {
 // Retrying what a breaker or bulkhead shed would add the very load they shed.
 // By name rather than instanceof, so errors from another copy of the package count too.
 function retriable(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  const name = error.name;
+  // Not instanceof Error either: an error from another realm (an iframe, a vm) counts too.
+  if (typeof error !== 'object' || error === null) return true;
+  const name = (error as { name?: unknown }).name;
   return name !== 'BrokenCircuitError' && name !== 'IsolatedCircuitError' && name !== 'BulkheadRejectedError';
 }
 

@@ -366,3 +366,20 @@ describe('withTimeout: invalid arguments', () => {
     expect(withTimeout(10, {}).timeout).toBe(10);
   });
 });
+
+describe('withTimeout: the caller gives up first', () => {
+  it('an aggressive timeout ends a call whose fn ignores the caller’s abort with the caller’s reason, and counts no timeout', async () => {
+    const timeout = withTimeout(100);
+    const timeouts: unknown[] = [];
+    timeout.on('timeout', (e) => timeouts.push(e));
+    const caller = new AbortController();
+    const call = settle(timeout.execute(never, caller.signal));
+    await vi.advanceTimersByTimeAsync(10);
+    const reason = new Error('user left');
+    caller.abort(reason);
+    await vi.advanceTimersByTimeAsync(90);
+    expect(call.state()).toEqual({ status: 'rejected', reason });
+    expect(timeouts).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

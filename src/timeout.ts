@@ -62,6 +62,16 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
       let timedOut: TimeoutError | undefined;
       // The TimeoutError is built only when the deadline passes: most calls never need it.
       const timer = startTimer(() => {
+        if (ctx.aborted) {
+          // The caller gave up before the deadline and fn ignored it: the
+          // caller's reason ends the call, and it is no timeout to count.
+          if (aggressive) {
+            timedOut = ctx.reason as TimeoutError;
+            scope.release();
+            reject(timedOut);
+          }
+          return;
+        }
         timedOut = new TimeoutError(undefined, { timeout: this.timeout });
         scope.abort(timedOut);
         if (this.listeners.timeout !== undefined) this.emit('timeout', { timeout: this.timeout });
