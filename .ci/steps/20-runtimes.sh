@@ -25,6 +25,15 @@ check() {
   fi
 }
 
+# The runtime check itself: Node told it is Bun, and Bun told it is Node 22, must refuse to run.
+for pair in "bun1 node" "node22 $bin/.bin/bun"; do
+  set -- $pair
+  if "${@:2}" test/portable/run.mjs --runtime="$1" >/dev/null 2>&1; then
+    echo "FAILED: ${*:2} ran the suite while told to be $1"
+    status=1
+  fi
+done
+
 check node20 node
 check node22 "$bin/node22/bin/node"
 check node24 "$bin/node24/bin/node"

@@ -9,6 +9,13 @@ import {
   TimeoutError,
   BrokenCircuitError,
   ResilienceError,
+  CircuitBreaker,
+  Bulkhead,
+  RateLimiter,
+  hedge,
+  resilientFetch,
+  type CircuitState,
+  type FetchFunction,
   type Policy,
   type PolicyContext,
   type RetryOptions,
@@ -41,8 +48,29 @@ withTimeout(5).on('timeout', (event) => {
 // @ts-expect-error: retry has no 'timeout' event
 retryWithBackoff().on('timeout', () => {});
 
+new CircuitBreaker().on('stateChange', (event) => {
+  expectType<Equal<typeof event.from, CircuitState>>();
+  expectType<Equal<CircuitState, 'closed' | 'open' | 'half-open' | 'isolated'>>();
+});
+new Bulkhead({ maxConcurrent: 1 }).on('rejected', (event) => {
+  expectType<Equal<typeof event.reason, 'full' | 'queue-timeout'>>();
+});
+expectType<Equal<ReturnType<typeof resilientFetch>, FetchFunction>>();
+expectType<Equal<ReturnType<FetchFunction>, Promise<Response>>>();
+const hedged = wrap(hedge({ delay: 100 }), new CircuitBreaker()).execute(async () => ({ id: 1 }));
+expectType<Equal<typeof hedged, Promise<{ id: number }>>>();
+void hedged.catch(() => {});
+
 // Options reject wrong types (never called: these would throw at run time).
 export function wrongOptions(): void {
+  // @ts-expect-error: a rate limiter needs its interval
+  new RateLimiter({ limit: 10 });
+  // @ts-expect-error: a bulkhead needs maxConcurrent
+  new Bulkhead({ maxQueue: 10 });
+  // @ts-expect-error: hedge's delay is a number or a function
+  hedge({ delay: '100' });
+  // @ts-expect-error: openDuration is ms or (opens) => ms
+  new CircuitBreaker({ openDuration: '30s' });
   // @ts-expect-error: maxRetries is a number
   retryWithBackoff({ maxRetries: '3' });
   // @ts-expect-error: jitter is one of four names
