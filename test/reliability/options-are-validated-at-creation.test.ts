@@ -59,8 +59,10 @@ const refuse = {
 
 interface Table {
   readonly create: (options: unknown) => unknown;
-  /** Options that are required, with a valid value. */
+  /** Valid values for options that the others need (the required ones among them). */
   readonly base?: Record<string, unknown>;
+  /** Options without a default: leaving them out, or undefined, is an error naming them. */
+  readonly required?: readonly string[];
   /** Option name → the kind of value it takes (extra values it must refuse may follow). */
   readonly options: Record<string, readonly unknown[]>;
 }
@@ -90,6 +92,7 @@ const tables: Record<string, Table> = {
   hedge: {
     create: (o) => hedge(o as HedgeOptions),
     base: { delay: 10 },
+    required: ['delay'],
     options: {
       delay: refuse.unbounded,
       maxHedges: [...refuse.count, Infinity],
@@ -124,11 +127,13 @@ const tables: Record<string, Table> = {
   Bulkhead: {
     create: (o) => new Bulkhead(o as BulkheadOptions),
     base: { maxConcurrent: 2 },
+    required: ['maxConcurrent'],
     options: { maxConcurrent: refuse.positiveCount, maxQueue: refuse.count, queueTimeout: refuse.unbounded },
   },
   RateLimiter: {
     create: (o) => new RateLimiter(o as RateLimiterOptions),
     base: { limit: 5, interval: 1_000 },
+    required: ['limit', 'interval'],
     options: { limit: refuse.positiveCount, interval: refuse.positive, maxWait: refuse.unbounded },
   },
   chaos: {
@@ -165,7 +170,7 @@ describe('options', () => {
   for (const [owner, table] of Object.entries(tables)) {
     describe(owner, () => {
       it('accepts every option set to undefined, and no options at all', () => {
-        const optional = Object.keys(table.options).filter((name) => !(name in (table.base ?? {})));
+        const optional = Object.keys(table.options).filter((name) => !(table.required ?? []).includes(name));
         const allUndefined = Object.fromEntries(optional.map((name) => [name, undefined]));
         expect(() => table.create({ ...allUndefined, ...table.base })).not.toThrow();
         expect(() => table.create({ ...table.base })).not.toThrow();
@@ -177,6 +182,15 @@ describe('options', () => {
           expect(() => table.create(bad as never), String(bad)).toThrow(owner);
         }
       });
+
+      for (const name of table.required ?? []) {
+        it(`requires "${name}", naming it when it is missing or undefined`, () => {
+          const { [name]: _left, ...rest } = table.base ?? {};
+          expect(() => table.create(rest)).toThrow(TypeError);
+          expect(() => table.create(rest)).toThrow(`"${name}"`);
+          expect(() => table.create({ ...rest, [name]: undefined })).toThrow(`"${name}"`);
+        });
+      }
 
       for (const [name, values] of Object.entries(table.options)) {
         if (values.length === 0) continue; // takes any value
@@ -196,11 +210,6 @@ describe('options', () => {
       }
     });
   }
-
-  it('hedge requires delay, naming it', () => {
-    expect(() => hedge({} as HedgeOptions)).toThrow(/"delay"/);
-    expect(() => hedge(loose<HedgeOptions>({ delay: undefined }))).toThrow(/"delay"/);
-  });
 
   it('withTimeout rejects a missing or invalid ms, naming it', () => {
     for (const ms of [undefined, -1, NaN, '5', null]) {
