@@ -143,6 +143,8 @@ export function invoke(ctx: Ctx): Promise<unknown> {
  */
 export function sleep(ms: number, ctx: Ctx): Promise<void> {
   if (ctx.aborted) return Promise.reject(ctx.reason);
+  // Nothing can abort this call: a plain timer (reading ctx.signal would create an AbortController to listen on).
+  if (ctx.scope === undefined && ctx.callerSignal === undefined) return new Promise((resolve) => startTimer(resolve, ms));
   const signal = ctx.signal;
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
