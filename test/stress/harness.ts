@@ -65,6 +65,10 @@ interface Built {
   readonly check: () => void;
   /** The kinds of policy in the pipeline. */
   readonly kinds: ReadonlySet<string>;
+  /** Most calls of fn one call may make: the product of every retry's and hedge's attempts. */
+  readonly maxAttempts: number;
+  /** The deadline of an aggressive timeout that is the outermost policy, if it is. */
+  readonly outerDeadline: number | undefined;
   /** Pokes a policy from outside (isolate or reset a breaker). */
   readonly poke: (d: Dice) => void;
 }
@@ -113,6 +117,8 @@ function buildPipeline(d: Dice, violations: string[]): Built {
   const names: string[] = [];
   const checks: Array<() => void> = [];
   const pokes: Array<(d: Dice) => void> = [];
+  let maxAttempts = 1;
+  let outerDeadline: number | undefined;
   const budget = d.chance(0.3) ? new RetryBudget({ ratio: d.pick([0.1, 0.5, 1]), minRetriesPerSecond: d.int(0, 20) }) : undefined;
   for (const kind of chosen) {
     switch (kind) {
@@ -130,6 +136,7 @@ function buildPipeline(d: Dice, violations: string[]): Built {
         // Infinity retries only with something that ends them: a time limit.
         if (o.maxRetries === Infinity && o.maxElapsedTime === Infinity) o.maxElapsedTime = 500;
         policies.push(retryWithBackoff(o));
+        maxAttempts *= o.maxRetries + 1;
         names.push(`retry(${o.maxRetries},${o.initialDelay},${o.jitter})`);
         break;
       }
@@ -137,6 +144,7 @@ function buildPipeline(d: Dice, violations: string[]): Built {
         const ms = d.pick([2, 10, 50, 200, 1_000]);
         const strategy = d.pick(['aggressive', 'cooperative'] as const);
         policies.push(withTimeout(ms, { strategy }));
+        if (policies.length === 1 && strategy === 'aggressive') outerDeadline = ms;
         names.push(`timeout(${ms},${strategy})`);
         break;
       }
@@ -208,6 +216,7 @@ function buildPipeline(d: Dice, violations: string[]): Built {
       case 'hedge': {
         const o = { delay: d.pick([0, 1, 10, 50]), maxHedges: d.int(0, 3), ...(budget !== undefined ? { budget } : {}) };
         policies.push(hedge(o));
+        maxAttempts *= o.maxHedges + 1;
         names.push(`hedge(${o.delay},${o.maxHedges})`);
         break;
       }
@@ -228,6 +237,8 @@ function buildPipeline(d: Dice, violations: string[]): Built {
   }
   return {
     kinds: new Set(chosen),
+    maxAttempts,
+    outerDeadline,
     pipeline: wrap(...policies),
     description: names.join(' > '),
     check: () => checks.forEach((c) => c()),
@@ -352,14 +363,25 @@ export async function runScenario(seed: number, calls: number, options: Scenario
       }
     }
     const callSignal = signal;
+    let attempts = 0;
+    const startedAt = performance.now();
+    const settle = (): void => {
+      if (++settled[id]! !== 1) return;
+      if (attempts > built.maxAttempts) violations.push(`call ${id}: ${attempts} attempts, more than the pipeline allows (${built.maxAttempts})`);
+      const took = performance.now() - startedAt;
+      if (built.outerDeadline !== undefined && took > built.outerDeadline) {
+        violations.push(`call ${id}: took ${took} ms under an outermost aggressive timeout of ${built.outerDeadline} ms`);
+      }
+    };
     const fn = (ctx: PolicyContext): unknown => {
+      attempts++;
       if (callSignal?.aborted) violations.push(`call ${id}: an attempt started after the caller aborted`);
       else if (ctx.signal.aborted) violations.push(`call ${id}: an attempt started with its signal already aborted`);
       return attemptBehaviour(d, id, ctx, fnTimers);
     };
     void pipeline.execute(fn, signal).then(
         (value) => {
-          settled[id]!++;
+          settle();
           const kind = value === `ok:${id}` ? 'ok' : value === FALLBACK ? 'fallback' : value === CHAOS_RESULT ? 'chaos result' : undefined;
           if (kind === undefined) violations.push(`call ${id} resolved with a foreign value: ${describe(value)}`);
           else count(id, kind);
@@ -367,7 +389,7 @@ export async function runScenario(seed: number, calls: number, options: Scenario
           if (kind === 'fallback' && callSignal?.aborted === true) violations.push(`call ${id}: a fallback answered after the caller aborted`);
         },
         (reason: unknown) => {
-          settled[id]!++;
+          settle();
           const kind = classify(id, reason, callSignal?.aborted === true ? callSignal.reason : undefined);
           if (kind !== undefined) count(id, kind);
         },
