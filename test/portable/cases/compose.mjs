@@ -132,6 +132,37 @@ export function register(bw) {
       assert.equal(caller.signal.aborted, false);
     });
 
+    test('every policy keeps the execute contract: already-aborted signal, sync throw, plain value', async () => {
+      const { RetryBudget, chaos } = bw;
+      const all = () => [
+        new CircuitBreaker(),
+        new Bulkhead({ maxConcurrent: 1 }),
+        new RateLimiter({ limit: 1_000, interval: 1_000 }),
+        hedge({ delay: 1_000 }),
+        chaos({ faultRate: 0 }),
+        retryWithBackoff({ initialDelay: 1, budget: new RetryBudget(), handle: () => false }),
+      ];
+      for (const policy of all()) {
+        const name = policy.constructor.name;
+        const reason = new Error(`gone ${name}`);
+        let called = false;
+        assert.equal(await assert.rejects(policy.execute(() => (called = true), AbortSignal.abort(reason)), Error), reason, name);
+        assert.equal(called, false, `${name} called fn with an aborted signal`);
+        const boom = new Error('sync');
+        assert.equal(
+          await assert.rejects(
+            policy.execute(() => {
+              throw boom;
+            }),
+            Error,
+          ),
+          boom,
+          name,
+        );
+        assert.equal(await policy.execute(() => 7), 7, name);
+      }
+    });
+
     test('every policy in one pipeline: a flaky call is hedged, retried, counted, bounded and answered', async () => {
       const breaker = new CircuitBreaker({ failureThreshold: 100 });
       const bulkhead = new Bulkhead({ maxConcurrent: 4, maxQueue: 8 });
