@@ -35,6 +35,9 @@ export const VALUE_EXPORTS = [
 const INTERNAL = ['Ctx', 'Scope', 'invoke', 'sleep', 'startTimer', 'stopTimer', 'numberOption', 'backoffDelay'];
 
 export function register(bw) {
+  const unknown = Object.keys(bw).filter((name) => !VALUE_EXPORTS.includes(name));
+  if (unknown.length > 0) console.log(`note: exports the portable suite does not know yet: ${unknown.join(', ')}`);
+
   test('the package root exports every public value', () => {
     for (const name of VALUE_EXPORTS) assert.equal(typeof bw[name], 'function', `export ${name}`);
   });
