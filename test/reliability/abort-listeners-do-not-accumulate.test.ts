@@ -85,4 +85,28 @@ describe('abort listeners on a long-lived caller signal', () => {
     expect([...outcomes.keys()].sort()).toEqual(['fallback', 'later', 'second attempt', 'sync']);
     expect(outcomes.get('fallback')).toBeGreaterThan(CALLS / 3);
   }, 30_000);
+
+  it("one call after another under Node's default limit of 10: never a warning, never a listener left", async () => {
+    const warnings = watchWarnings('MaxListenersExceededWarning');
+    const caller = new AbortController(); // Node's default limit: the 11th leaked listener would warn
+    const pipeline = wrap(
+      withFallback('fallback'),
+      retryWithBackoff({ maxRetries: 2, initialDelay: 1, jitter: 'none' }),
+      new CircuitBreaker({ failureThreshold: 5, openDuration: 50 }),
+      new Bulkhead({ maxConcurrent: 1 }),
+      new RateLimiter({ limit: 50, interval: 10, maxWait: 20 }),
+      hedge({ delay: 10 }),
+      withTimeout(20),
+      chaos({ latency: [0, 3], latencyRate: 0.3, seed: 4 }),
+    );
+    for (let i = 0; i < 2_000; i++) {
+      const call = pipeline.execute((ctx) => behave(i, ctx), caller.signal);
+      await vi.runAllTimersAsync();
+      await call;
+    }
+    await drainMacrotasks();
+    warnings.stop();
+    expect(abortListeners(caller.signal)).toBe(0);
+    expect(warnings.seen).toEqual([]);
+  }, 30_000);
 });
