@@ -2,7 +2,7 @@
 //
 //   1. publint --strict and @arethetypeswrong/cli on the tarball, both clean;
 //   2. a scratch project installs the tarball: require('breakwater') and
-//      import('breakwater') both work, and its published types type-check
+//      import('breakwater') both work, on Node 20, 22 and 24, Deno and Bun, and its published types type-check
 //      (tsc, module node16 from a .cts and a .mts file, and bundler resolution);
 //   3. tree-shaking: a bundle that uses only retryWithBackoff holds no other policy;
 //   4. TSDoc: every export documented (tsdoc.mjs).
@@ -10,7 +10,7 @@
 // Usage: node check.mjs            (from tools/pack-check, after `npm ci` there
 //                                   and `npm run build` at the root)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,24 @@ await step('scratch project installs the tarball', () => {
 
 await step("require('breakwater') from CommonJS", () => sh(process.execPath, ['require.cjs'], { cwd: scratch }));
 await step("import('breakwater') from ESM", () => sh(process.execPath, ['import.mjs'], { cwd: scratch }));
+
+// The same two scripts on every other runtime CI runs (tools/runtimes, installed by
+// .ci/steps/30-package.sh): each resolves the package through its own reading of `exports`.
+await step("require and import from the tarball on Node 22 and 24, Deno and Bun", () => {
+  const runtimes = join(root, 'tools', 'runtimes', 'node_modules');
+  const deno = [join(runtimes, '.bin', 'deno'), 'run', '--quiet', '--no-prompt', '--allow-read=.'];
+  const commands = {
+    node22: [join(runtimes, 'node22', 'bin', 'node')],
+    node24: [join(runtimes, 'node24', 'bin', 'node')],
+    deno,
+    bun: [join(runtimes, '.bin', 'bun')],
+  };
+  for (const [name, [cmd, ...args]] of Object.entries(commands)) {
+    if (!existsSync(cmd)) throw new Error(`${name} is not installed: npm ci --prefix tools/runtimes`);
+    console.log(`--- ${name}`);
+    for (const script of ['require.cjs', 'import.mjs']) sh(cmd, [...args, script], { cwd: scratch });
+  }
+});
 
 /** tsc on the scratch project; errors listed in known-gaps.json's publishedTypes are tolerated (printed). */
 function tsc(project) {
