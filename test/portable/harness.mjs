@@ -1,4 +1,4 @@
-// A tiny test harness that runs identically on Node, Deno and Bun: no test
+// A tiny test harness that runs identically on Node, Deno, Bun and browsers: no test
 // framework, no fake timers (those are runner-specific), only real short timers.
 // It also watches what the library leaves behind: every setTimeout/setInterval
 // the library starts must be gone when a test ends, and no rejection may go
@@ -44,11 +44,6 @@ export function trackTimers() {
     liveTimers.delete(handle);
     return ci(handle);
   };
-}
-
-/** How many library timers are pending now. */
-export function pendingTimers() {
-  return liveTimers.size;
 }
 
 // ---- abort listeners on a caller's signal ----
