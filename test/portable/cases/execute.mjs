@@ -16,7 +16,6 @@ export function register(bw) {
     RateLimitedError,
   } = bw;
 
-
   describe('execute', () => {
     const policies = () => [
       ['retryWithBackoff', retryWithBackoff({ initialDelay: 1 })],
@@ -74,7 +73,6 @@ export function register(bw) {
     });
   });
 
-
   describe('errors', () => {
     test('every error has its name, extends ResilienceError and keeps cause and data', () => {
       const cause = new Error('root');
@@ -102,7 +100,6 @@ export function register(bw) {
       assert.equal(cases[5][0].retryAfter, 3);
     });
   });
-
 
   describe('events', () => {
     test('on returns an unsubscribe function, and a throwing listener changes nothing', async () => {

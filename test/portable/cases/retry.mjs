@@ -12,7 +12,6 @@ export function register(bw) {
     RateLimitedError,
   } = bw;
 
-
   describe('retryWithBackoff', () => {
     test('retries a failing call until it succeeds, counting attempts in ctx.attempt', async () => {
       const retry = retryWithBackoff({ initialDelay: 1, jitter: 'none' });

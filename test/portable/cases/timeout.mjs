@@ -5,7 +5,6 @@ import { record } from './helpers.mjs';
 export function register(bw) {
   const { withTimeout, withFallback, ResilienceError, TimeoutError } = bw;
 
-
   describe('withTimeout', () => {
     test('aggressive: rejects with a TimeoutError at the deadline and aborts ctx.signal with it', async () => {
       const timeout = withTimeout(5);
@@ -82,7 +81,6 @@ export function register(bw) {
       assert.throws(() => withTimeout(5, { strategy: 'optimistic' }), RangeError, 'strategy');
     });
   });
-
 
   describe('withFallback', () => {
     test('answers with a value or a function of the outcome on failure', async () => {
