@@ -336,6 +336,7 @@ export async function runScenario(seed: number, calls: number, options: Scenario
 
   // A group of callers sharing one signal that is aborted at some point (a request and its sub-calls).
   let group = new AbortController();
+  setMaxListeners(0, group.signal); // its calls in flight listen on it; only what is left counts
   own.push(group.signal);
   for (let id = 0; id < calls; id++) {
     // The caller: no signal, the shared long-lived one, a group's, or its own (maybe aborted later,
@@ -349,6 +350,7 @@ export async function runScenario(seed: number, calls: number, options: Scenario
         const ending = group;
         setTimeout(() => ending.abort(d.chance(0.5) ? new Error('group aborted') : undefined), d.pick([0, 5, 50]));
         group = new AbortController();
+        setMaxListeners(0, group.signal);
         own.push(group.signal);
       }
     } else if (mode === 'own') {
