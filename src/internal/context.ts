@@ -7,16 +7,25 @@ export type Fn = (ctx: PolicyContext) => unknown;
 /** The rest of a pipeline, inside the current policy. Always returns a native promise. */
 export type Next = (ctx: Ctx) => Promise<unknown>;
 
+/** Told, through `handleEvent`, when a call is aborted; the same object can listen on an AbortSignal. */
+export interface AbortListener {
+  handleEvent(): void;
+}
+
 /**
  * An abort scope: one per timeout or hedge attempt, so that policy can abort
  * its own part of a call. Its AbortController is created only when someone
  * reads the signal (an AbortController costs microseconds; most calls never
- * look), and it listens on its parent's signal only while its owner is
- * running, so a long-lived caller signal is left with no listeners.
+ * look), and it listens upstream only while its owner is running, so a
+ * long-lived caller signal is left with no listeners. Policies that only need
+ * to hear an abort (a delay, a queue) `listen` without creating a controller.
  */
 export class Scope {
   private controller: AbortController | undefined = undefined;
-  private upstream: AbortSignal | undefined = undefined;
+  // What this scope listens on: the parent's or the caller's signal, or (with
+  // no controller) the parent scope itself.
+  private upstream: AbortSignal | Scope | undefined = undefined;
+  private listeners: AbortListener[] | undefined = undefined;
   private aborted = false;
   private released = false;
   private abortReason: unknown = undefined;
@@ -42,7 +51,7 @@ export class Scope {
     const controller = (this.controller = new AbortController());
     if (this.aborted) {
       controller.abort(this.abortReason);
-    } else if (!this.released) {
+    } else if (!this.released && this.upstream === undefined) {
       const up = this.parent !== undefined ? this.parent.signal : this.callerSignal;
       if (up !== undefined) {
         if (up.aborted) this.abort(up.reason);
@@ -55,6 +64,31 @@ export class Scope {
     return controller.signal;
   }
 
+  /**
+   * Calls `listener.handleEvent()` when this scope aborts, creating no
+   * AbortController. Only while the scope is not aborted; undo with `unlisten`.
+   */
+  listen(listener: AbortListener): void {
+    (this.listeners ??= []).push(listener);
+    if (this.upstream !== undefined || this.released) return;
+    if (this.parent !== undefined) {
+      this.upstream = this.parent;
+      this.parent.listen(this);
+    } else if (this.callerSignal !== undefined) {
+      this.upstream = this.callerSignal;
+      this.callerSignal.addEventListener('abort', this);
+    }
+  }
+
+  unlisten(listener: AbortListener): void {
+    const list = this.listeners;
+    if (list === undefined) return;
+    const at = list.indexOf(listener);
+    if (at >= 0) list.splice(at, 1);
+    // Nobody left to tell and no signal handed out: stop listening upstream.
+    if (list.length === 0 && this.controller === undefined) this.unlink();
+  }
+
   /** Aborts this scope (and so every scope inside it) with `reason`. */
   abort(reason: unknown): void {
     if (this.aborted) return;
@@ -62,6 +96,9 @@ export class Scope {
     this.abortReason = reason;
     this.unlink();
     this.controller?.abort(reason);
+    const list = this.listeners;
+    this.listeners = undefined;
+    if (list !== undefined) for (const listener of list) listener.handleEvent();
   }
 
   /** The owner is done: stop listening upstream. The signal is left as it is (a body may still stream). */
@@ -70,15 +107,17 @@ export class Scope {
     this.unlink();
   }
 
-  /** @internal The upstream signal aborted. (An object listener needs no closure.) */
+  /** @internal Upstream aborted. (An object listener needs no closure.) */
   handleEvent(): void {
-    this.abort(this.upstream?.reason);
+    this.abort(this.parent !== undefined ? this.parent.reason() : this.callerSignal?.reason);
   }
 
   private unlink(): void {
-    if (this.upstream === undefined) return;
-    this.upstream.removeEventListener('abort', this);
+    const up = this.upstream;
+    if (up === undefined) return;
     this.upstream = undefined;
+    if (up instanceof Scope) up.unlisten(this);
+    else up.removeEventListener('abort', this);
   }
 }
 
@@ -116,6 +155,21 @@ export class Ctx implements PolicyContext {
     return this.scope !== undefined ? this.scope.reason() : this.callerSignal?.reason;
   }
 
+  /**
+   * Calls `listener.handleEvent()` when this call is aborted, without
+   * creating an AbortController (as reading `signal` inside a scope would).
+   * Only while `!this.aborted`; undo with `unlisten`.
+   */
+  listen(listener: AbortListener): void {
+    if (this.scope !== undefined) this.scope.listen(listener);
+    else if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', listener, { once: true });
+  }
+
+  unlisten(listener: AbortListener): void {
+    if (this.scope !== undefined) this.scope.unlisten(listener);
+    else if (this.callerSignal !== undefined) this.callerSignal.removeEventListener('abort', listener);
+  }
+
   withAttempt(attempt: number): Ctx {
     return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal);
   }
@@ -143,18 +197,20 @@ export function invoke(ctx: Ctx): Promise<unknown> {
  */
 export function sleep(ms: number, ctx: Ctx): Promise<void> {
   if (ctx.aborted) return Promise.reject(ctx.reason);
-  // Nothing can abort this call: a plain timer (reading ctx.signal would create an AbortController to listen on).
+  // Nothing can abort this call: a plain timer.
   if (ctx.scope === undefined && ctx.callerSignal === undefined) return new Promise((resolve) => startTimer(resolve, ms));
-  const signal = ctx.signal;
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      stopTimer(timer);
-      reject(signal.reason);
+    // ctx.listen rather than ctx.signal: hearing an abort needs no AbortController.
+    const onAbort: AbortListener = {
+      handleEvent() {
+        stopTimer(timer);
+        reject(ctx.reason);
+      },
     };
     const timer = startTimer(() => {
-      signal.removeEventListener('abort', onAbort);
+      ctx.unlisten(onAbort);
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    ctx.listen(onAbort);
   });
 }

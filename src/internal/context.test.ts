@@ -1,0 +1,154 @@
+import { getEventListeners } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Ctx, sleep, type AbortListener } from './context.js';
+
+const fn = (): number => 1;
+
+function recorder(): AbortListener & { calls: number } {
+  return {
+    calls: 0,
+    handleEvent() {
+      this.calls++;
+    },
+  };
+}
+
+// Counts AbortControllers created while `body` runs.
+function countControllers(body: () => void): number {
+  const Real = globalThis.AbortController;
+  let created = 0;
+  globalThis.AbortController = class extends Real {
+    constructor() {
+      super();
+      created++;
+    }
+  };
+  try {
+    body();
+  } finally {
+    globalThis.AbortController = Real;
+  }
+  return created;
+}
+
+describe('ctx.listen', () => {
+  it('hears an enclosing scope abort without creating an AbortController', () => {
+    const outer = new Ctx(fn, 1, undefined, undefined).fork();
+    const inner = outer.fork();
+    const listener = recorder();
+    const reason = new Error('deadline');
+    const created = countControllers(() => {
+      inner.listen(listener);
+      outer.scope!.abort(reason);
+    });
+    expect(created).toBe(0);
+    expect(listener.calls).toBe(1);
+    expect(inner.aborted).toBe(true);
+    expect(inner.reason).toBe(reason);
+  });
+
+  it('hears the caller signal through every scope, with its reason', () => {
+    const controller = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, controller.signal).fork().fork();
+    const listener = recorder();
+    inner.listen(listener);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort('stop');
+    expect(listener.calls).toBe(1);
+    expect(inner.reason).toBe('stop');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('unlisten of the last listener leaves nothing on the caller signal', () => {
+    const controller = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, controller.signal).fork().fork();
+    const a = recorder();
+    const b = recorder();
+    inner.listen(a);
+    inner.listen(b);
+    inner.unlisten(a);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    inner.unlisten(b);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    expect(a.calls + b.calls).toBe(0);
+  });
+
+  it('listens on the caller signal directly when there is no scope, and unlisten removes it', () => {
+    const controller = new AbortController();
+    const ctx = new Ctx(fn, 1, undefined, controller.signal);
+    const listener = recorder();
+    ctx.listen(listener);
+    ctx.unlisten(listener);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    ctx.listen(listener);
+    controller.abort();
+    expect(listener.calls).toBe(1);
+  });
+
+  it('a signal read after listening still aborts with the scope', () => {
+    const outer = new Ctx(fn, 1, undefined, undefined).fork();
+    const inner = outer.fork();
+    inner.listen(recorder());
+    const signal = inner.signal;
+    outer.scope!.abort('late');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('late');
+  });
+
+  it('a released scope no longer follows its caller, like its signal', () => {
+    const controller = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, controller.signal).fork();
+    const listener = recorder();
+    inner.listen(listener);
+    inner.scope!.release();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    expect(listener.calls).toBe(0);
+  });
+});
+
+describe('sleep', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('inside a scope: rejects at once with the abort reason, clears its timer, creates no AbortController', async () => {
+    const inner = new Ctx(fn, 1, undefined, undefined).fork();
+    let slept!: Promise<void>;
+    expect(countControllers(() => (slept = sleep(1_000, inner)))).toBe(0);
+    const settled = slept.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect(vi.getTimerCount()).toBe(1);
+    inner.scope!.abort('gone');
+    expect(await settled).toBe('gone');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('under a caller signal: resolves after the delay and leaves no listener behind', async () => {
+    const controller = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, controller.signal).fork();
+    let done = false;
+    const slept = sleep(100, inner).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await slept;
+    expect(done).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('with nothing that can abort: a plain timer', async () => {
+    let done = false;
+    const slept = sleep(50, new Ctx(fn, 1, undefined, undefined)).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(50);
+    await slept;
+    expect(done).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
