@@ -1,5 +1,5 @@
 import { TimeoutError } from './errors.js';
-import type { Ctx, Next } from './internal/context.js';
+import { type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
 import { enumOption, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -55,7 +55,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     if (this.timeout === Infinity) return next(ctx);
-    const inner = ctx.fork();
+    const inner = fork(ctx);
     const scope = inner.scope!;
     const aggressive = this.strategy === 'aggressive';
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Ctx, sleep, type AbortListener } from './context.js';
+import { Ctx, fork, sleep, type AbortListener } from './context.js';
 
 const fn = (): number => 1;
 
@@ -33,8 +33,8 @@ function countControllers(body: () => void): number {
 
 describe('ctx.listen', () => {
   it('hears an enclosing scope abort without creating an AbortController', () => {
-    const outer = new Ctx(fn, 1, undefined, undefined).fork();
-    const inner = outer.fork();
+    const outer = fork(new Ctx(fn, 1, undefined, undefined));
+    const inner = fork(outer);
     const listener = recorder();
     const reason = new Error('deadline');
     const created = countControllers(() => {
@@ -49,7 +49,7 @@ describe('ctx.listen', () => {
 
   it('hears the caller signal through every scope, with its reason', () => {
     const controller = new AbortController();
-    const inner = new Ctx(fn, 1, undefined, controller.signal).fork().fork();
+    const inner = fork(fork(new Ctx(fn, 1, undefined, controller.signal)));
     const listener = recorder();
     inner.listen(listener);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('ctx.listen', () => {
 
   it('unlisten of the last listener leaves nothing on the caller signal', () => {
     const controller = new AbortController();
-    const inner = new Ctx(fn, 1, undefined, controller.signal).fork().fork();
+    const inner = fork(fork(new Ctx(fn, 1, undefined, controller.signal)));
     const a = recorder();
     const b = recorder();
     inner.listen(a);
@@ -87,8 +87,8 @@ describe('ctx.listen', () => {
   });
 
   it('a signal read after listening still aborts with the scope', () => {
-    const outer = new Ctx(fn, 1, undefined, undefined).fork();
-    const inner = outer.fork();
+    const outer = fork(new Ctx(fn, 1, undefined, undefined));
+    const inner = fork(outer);
     inner.listen(recorder());
     const signal = inner.signal;
     outer.scope!.abort('late');
@@ -98,7 +98,7 @@ describe('ctx.listen', () => {
 
   it('a released scope no longer follows its caller, like its signal', () => {
     const controller = new AbortController();
-    const inner = new Ctx(fn, 1, undefined, controller.signal).fork();
+    const inner = fork(new Ctx(fn, 1, undefined, controller.signal));
     const listener = recorder();
     inner.listen(listener);
     inner.scope!.release();
@@ -117,7 +117,7 @@ describe('sleep', () => {
   });
 
   it('inside a scope: rejects at once with the abort reason, clears its timer, creates no AbortController', async () => {
-    const inner = new Ctx(fn, 1, undefined, undefined).fork();
+    const inner = fork(new Ctx(fn, 1, undefined, undefined));
     let slept!: Promise<void>;
     expect(countControllers(() => (slept = sleep(1_000, inner)))).toBe(0);
     const settled = slept.then(
@@ -132,7 +132,7 @@ describe('sleep', () => {
 
   it('under a caller signal: resolves after the delay and leaves no listener behind', async () => {
     const controller = new AbortController();
-    const inner = new Ctx(fn, 1, undefined, controller.signal).fork();
+    const inner = fork(new Ctx(fn, 1, undefined, controller.signal));
     let done = false;
     const slept = sleep(100, inner).then(() => (done = true));
     await vi.advanceTimersByTimeAsync(99);

@@ -174,10 +174,19 @@ export class Ctx implements PolicyContext {
     return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal);
   }
 
-  /** A context inside a new abort scope, which the caller owns and must release. */
+  /** @deprecated Use `fork(ctx)`: as a method it keeps `Scope` in every bundle; to be removed once nothing calls it. */
   fork(): Ctx {
-    return new Ctx(this.fn, this.attempt, new Scope(this.scope, this.callerSignal), this.callerSignal);
+    return fork(this);
   }
+}
+
+/**
+ * A context inside a new abort scope, which the caller owns and must release.
+ * A function rather than a method of Ctx, so a bundle whose policies never
+ * fork (retry, fallback, breaker, bulkhead) leaves `Scope` out.
+ */
+export function fork(ctx: Ctx): Ctx {
+  return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx.scope, ctx.callerSignal), ctx.callerSignal);
 }
 
 /** The innermost stage of every pipeline: calls the user's function, always yielding a native promise. */
