@@ -12,7 +12,7 @@ export type { CircuitBreakerEvents, CircuitBreakerStats };
 const CLOSED = 0;
 const OPEN = 1;
 const HALF_OPEN = 2;
-const NO_PAYLOAD: Readonly<Record<never, never>> = Object.freeze({});
+const NO_PAYLOAD: Readonly<Record<never, never>> = /* @__PURE__ */ Object.freeze({});
 
 // An open breaker's whole point is to fail fast, and a stack trace costs
 // microseconds while pointing only into the breaker. Where the runtime has
@@ -172,22 +172,24 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     return Promise.reject(rejection(state, Math.max(0, this.dueAt - t), this.cause));
   }
 
-  private async call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
+  private call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
     // The clock is read only when a duration is wanted.
     const timed = this.o.slowCallDuration !== undefined || this.listeners.success !== undefined || this.listeners.failure !== undefined;
     const start = timed ? now() : NaN;
-    let value: unknown;
-    try {
-      value = await next(ctx);
-    } catch (error) {
-      // The caller's own abort and unhandled errors count neither way.
-      if (ctx.aborted || !this.classify(this.o.handle, error, generation)) this.ignore(generation);
-      else this.settle(generation, start, true, true, error);
-      throw error;
-    }
-    const failed = this.o.handleResult !== undefined && this.classify(this.o.handleResult, value, generation);
-    this.settle(generation, start, failed, false, value);
-    return value;
+    // Reactions rather than an async function: one promise less per call, same ticks (see bench/).
+    return next(ctx).then(
+      (value: unknown) => {
+        const failed = this.o.handleResult !== undefined && this.classify(this.o.handleResult, value, generation);
+        this.settle(generation, start, failed, false, value);
+        return value;
+      },
+      (error: unknown) => {
+        // The caller's own abort and unhandled errors count neither way.
+        if (ctx.aborted || !this.classify(this.o.handle, error, generation)) this.ignore(generation);
+        else this.settle(generation, start, true, true, error);
+        throw error;
+      },
+    );
   }
 
   /** Runs a `handle`/`handleResult` predicate; one that throws frees the call's trial slot first. */
