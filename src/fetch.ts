@@ -1,5 +1,6 @@
 import { failed, HttpStatusError } from './http-status.js';
 import { Ctx } from './internal/context.js';
+import { type AbortListener, unwatch, watch } from './internal/context.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
@@ -111,7 +112,8 @@ export function resilientFetch(policy?: Policy<Response>, options?: ResilientFet
     throw new TypeError(`${OWNER}: "policy" must be a policy with an execute method, got ${describe(policy)}`);
   }
   const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
-  const methods = o.retryMethods ?? IDEMPOTENT;
+  // Only `undefined` means the default: null is a mistake to report.
+  const methods = o.retryMethods === undefined ? IDEMPOTENT : o.retryMethods;
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
     throw new TypeError(`${OWNER}: option "retryMethods" must be an array of method names, got ${describe(methods)}`);
   }
@@ -170,10 +172,11 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
  */
 function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, caller: AbortSignal | undefined): Promise<Response> {
   const guard = new AbortController();
-  const onAbort = (): void => guard.abort(caller!.reason);
+  // watch: one listener on a caller signal however many requests share it.
+  const onAbort: AbortListener = { handleEvent: () => guard.abort(caller!.reason) };
   if (caller !== undefined) {
     if (caller.aborted) return Promise.reject(caller.reason);
-    caller.addEventListener('abort', onAbort);
+    watch(caller, onAbort);
   }
   let first: Promise<Response> | undefined;
   let settled = false;
@@ -201,7 +204,9 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
     guard.abort(outcome);
     return Promise.reject(outcome);
   };
-  const done = (): void => caller?.removeEventListener('abort', onAbort);
+  const done = (): void => {
+    if (caller !== undefined) unwatch(caller, onAbort);
+  };
   return config.policy.execute(attempt, guard.signal).then(
     (response) => (done(), response),
     (error: unknown) => {

@@ -1,4 +1,4 @@
-import type { Ctx, Next } from './internal/context.js';
+import { type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
 import { functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -121,7 +121,7 @@ class Race {
   private pending = 0;
   private done = false;
   private stopped = false; // no more hedges: the budget refused, or they ran out
-  private upstream: AbortSignal | undefined = undefined;
+  private listening = false;
 
   constructor(
     private readonly policy: HedgePolicy,
@@ -134,10 +134,10 @@ class Race {
   begin(): void {
     // Only a call that can be aborted needs a listener: the caller's abort
     // must stop the delay timer and end the race at once.
+    // ctx.listen, not ctx.signal: hearing the abort needs no AbortController.
     if (this.ctx.scope !== undefined || this.ctx.callerSignal !== undefined) {
-      const signal = this.ctx.signal;
-      this.upstream = signal;
-      signal.addEventListener('abort', this);
+      this.ctx.listen(this);
+      this.listening = true;
     }
     this.launch(0);
   }
@@ -146,7 +146,7 @@ class Race {
   private launch(delay: number): void {
     for (;;) {
       const n = this.attempts.length + 1;
-      const attempt = this.ctx.fork().withAttempt(n);
+      const attempt = fork(this.ctx).withAttempt(n);
       const i = this.attempts.push(attempt) - 1;
       this.running.push(true);
       this.pending++;
@@ -235,7 +235,8 @@ class Race {
     this.done = true;
     if (this.timer !== undefined) stopTimer(this.timer);
     this.timer = undefined;
-    this.upstream?.removeEventListener('abort', this);
+    if (this.listening) this.ctx.unlisten(this);
+    this.listening = false;
     let lost = abortReason;
     for (let i = 0; i < this.attempts.length; i++) {
       if (!this.running[i]) continue;

@@ -152,3 +152,43 @@ describe('sleep', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('a caller signal shared by many calls', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('holds one abort listener however many calls wait on it, and none after', async () => {
+    const { wrap } = await import('../policy.js');
+    const { withTimeout } = await import('../timeout.js');
+    const { Bulkhead } = await import('../bulkhead.js');
+    const { hedge } = await import('../hedge.js');
+    const shared = new AbortController();
+    const pipeline = wrap(hedge({ delay: 10_000 }), withTimeout(10_000), new Bulkhead({ maxConcurrent: 5, maxQueue: 100 }));
+    const release: Array<() => void> = [];
+    const calls = Array.from({ length: 50 }, () =>
+      pipeline.execute(
+        ({ signal }) =>
+          new Promise<string>((resolve) => {
+            signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+            release.push(() => resolve('done'));
+          }),
+        shared.signal,
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(release).toHaveLength(5); // five running, 45 queued: every one of them listens
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+    release.forEach((r) => r());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+    shared.abort(new Error('shutdown'));
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    expect(outcomes.filter((o) => o.status === 'rejected' && (o.reason as Error).message === 'shutdown')).toHaveLength(45);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});

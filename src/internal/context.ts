@@ -13,6 +13,43 @@ export interface AbortListener {
 }
 
 /**
+ * One real listener per AbortSignal, however many calls wait on it. A caller
+ * that shares one signal (a shutdown signal, a request's) across many calls in
+ * flight would otherwise collect a listener per call, and Node warns of a
+ * leak past 10. Listeners are told in the order they subscribed.
+ */
+class Hub {
+  readonly listeners = new Set<AbortListener>();
+  constructor(private readonly signal: AbortSignal) {}
+  handleEvent(): void {
+    hubs.delete(this.signal);
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) listener.handleEvent();
+  }
+}
+
+const hubs = /* @__PURE__ */ new WeakMap<AbortSignal, Hub>();
+
+/** Calls `listener.handleEvent()` once when `signal` aborts. The signal must not be aborted yet. */
+export function watch(signal: AbortSignal, listener: AbortListener): void {
+  let hub = hubs.get(signal);
+  if (hub === undefined) {
+    hub = new Hub(signal);
+    hubs.set(signal, hub);
+    signal.addEventListener('abort', hub, { once: true });
+  }
+  hub.listeners.add(listener);
+}
+
+export function unwatch(signal: AbortSignal, listener: AbortListener): void {
+  const hub = hubs.get(signal);
+  if (hub === undefined || !hub.listeners.delete(listener) || hub.listeners.size > 0) return;
+  hubs.delete(signal);
+  signal.removeEventListener('abort', hub);
+}
+
+/**
  * An abort scope: one per timeout or hedge attempt, so that policy can abort
  * its own part of a call. Its AbortController is created only when someone
  * reads the signal (an AbortController costs microseconds; most calls never
@@ -57,7 +94,7 @@ export class Scope {
         if (up.aborted) this.abort(up.reason);
         else {
           this.upstream = up;
-          up.addEventListener('abort', this);
+          watch(up, this);
         }
       }
     }
@@ -76,7 +113,7 @@ export class Scope {
       this.parent.listen(this);
     } else if (this.callerSignal !== undefined) {
       this.upstream = this.callerSignal;
-      this.callerSignal.addEventListener('abort', this);
+      watch(this.callerSignal, this);
     }
   }
 
@@ -117,7 +154,7 @@ export class Scope {
     if (up === undefined) return;
     this.upstream = undefined;
     if (up instanceof Scope) up.unlisten(this);
-    else up.removeEventListener('abort', this);
+    else unwatch(up, this);
   }
 }
 
@@ -162,21 +199,16 @@ export class Ctx implements PolicyContext {
    */
   listen(listener: AbortListener): void {
     if (this.scope !== undefined) this.scope.listen(listener);
-    else if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', listener, { once: true });
+    else if (this.callerSignal !== undefined) watch(this.callerSignal, listener);
   }
 
   unlisten(listener: AbortListener): void {
     if (this.scope !== undefined) this.scope.unlisten(listener);
-    else if (this.callerSignal !== undefined) this.callerSignal.removeEventListener('abort', listener);
+    else if (this.callerSignal !== undefined) unwatch(this.callerSignal, listener);
   }
 
   withAttempt(attempt: number): Ctx {
     return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal);
-  }
-
-  /** @deprecated Use `fork(ctx)`: as a method it keeps `Scope` in every bundle; to be removed once nothing calls it. */
-  fork(): Ctx {
-    return fork(this);
   }
 }
 

@@ -20,19 +20,18 @@ export class Waiter implements Linked<Waiter> {
   timer: TimerHandle = undefined;
   /** Settles the call's promise; given a promise, the call follows it. */
   resolve!: (value: unknown) => void;
-  private signal: AbortSignal | undefined = undefined;
+  private listening = false;
 
   constructor(
     private readonly host: WaitHost,
     readonly ctx: Ctx,
     readonly stage: Next,
   ) {
-    // Without a caller signal or an enclosing scope nothing can abort the call:
-    // reading ctx.signal would only allocate an AbortController.
+    // Without a caller signal or an enclosing scope nothing can abort the call.
+    // ctx.listen, not ctx.signal: hearing an abort needs no AbortController.
     if (ctx.scope !== undefined || ctx.callerSignal !== undefined) {
-      const signal = ctx.signal;
-      this.signal = signal;
-      signal.addEventListener('abort', this);
+      ctx.listen(this);
+      this.listening = true;
     }
   }
 
@@ -59,14 +58,14 @@ export class Waiter implements Linked<Waiter> {
 
   /** Why the call was aborted. */
   get reason(): unknown {
-    return this.signal !== undefined ? this.signal.reason : this.ctx.reason;
+    return this.ctx.reason;
   }
 
   /** Leaving the queue: drop the abort listener and the timer. */
   detach(): void {
-    if (this.signal !== undefined) {
-      this.signal.removeEventListener('abort', this);
-      this.signal = undefined;
+    if (this.listening) {
+      this.ctx.unlisten(this);
+      this.listening = false;
     }
     if (this.timer !== undefined) {
       stopTimer(this.timer);

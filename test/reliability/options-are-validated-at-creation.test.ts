@@ -156,7 +156,7 @@ const tables: Record<string, Table> = {
     options: {
       fetch: refuse.fn,
       timeout: refuse.unbounded,
-      retryMethods: ['GET', 5, {}, [5]], // and null, once fetch.ts stops taking null for the default
+      retryMethods: ['GET', 5, {}, [5], null],
       maxRetryAfter: refuse.unbounded,
     },
   },
