@@ -17,14 +17,14 @@ export interface BulkheadOptions {
    * integer >= 0 or `Infinity`. Beyond it a call is rejected at once.
    * @default 0
    */
-  readonly maxQueue?: number;
+  readonly maxQueue?: number | undefined;
   /**
    * How long, in ms, a call may wait in the queue before it is rejected with
    * `BulkheadRejectedError` (`reason: 'queue-timeout'`). `undefined` waits as
    * long as it takes.
    * @default undefined
    */
-  readonly queueTimeout?: number;
+  readonly queueTimeout?: number | undefined;
 }
 
 /** Events of {@link Bulkhead}. */

@@ -13,49 +13,49 @@ export interface ChaosOptions {
    * switched at run time (a feature flag, an environment variable).
    * @default true
    */
-  readonly enabled?: boolean | (() => boolean);
+  readonly enabled?: (boolean | (() => boolean)) | undefined;
   /**
    * Share of calls, in [0, 1], that throw `error` instead of calling `fn`.
    * @default 1 when `error` is given, else 0
    */
-  readonly faultRate?: number;
+  readonly faultRate?: number | undefined;
   /**
    * What an injected fault throws: the value itself, or a factory `(ctx) => error` called per fault.
    * @default new Error('Injected fault (breakwater chaos)')
    */
-  readonly error?: unknown;
+  readonly error?: unknown | undefined;
   /**
    * Share of calls, in [0, 1], delayed by `latency` before going on.
    * @default 1 (when `latency` is given)
    */
-  readonly latencyRate?: number;
+  readonly latencyRate?: number | undefined;
   /**
    * Latency to inject, in ms: a number, a `[min, max]` range, or `(ctx) => ms`. The wait ends
    * at once, rejecting with the reason, when the caller or an enclosing policy aborts.
    * @default undefined (no latency)
    */
-  readonly latency?: ChaosLatency;
+  readonly latency?: ChaosLatency | undefined;
   /**
    * Share of calls, in [0, 1], that return `result` instead of calling `fn`.
    * @default 1 when `result` is given, else 0
    */
-  readonly resultRate?: number;
+  readonly resultRate?: number | undefined;
   /**
    * What an injected result returns: the value, or a factory `(ctx) => value` (a promise is
    * awaited). To inject a function, return it from a function.
    * @default undefined
    */
-  readonly result?: unknown;
+  readonly result?: unknown | undefined;
   /**
    * Seed for a built-in pseudo-random generator, so a test sees the same faults on every run.
    * @default undefined (Math.random)
    */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /**
    * Source of randomness, uniform in [0, 1); replaces `seed`.
    * @default Math.random
    */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /** Events of {@link ChaosPolicy}. */

@@ -19,12 +19,12 @@ export class ResilienceError extends Error {
 /** Options of {@link BrokenCircuitError}. */
 export interface BrokenCircuitErrorOptions {
   /** What led to the rejection. */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
   /**
    * Milliseconds until the breaker admits trial calls again.
    * @default 0
    */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 /**
@@ -74,12 +74,12 @@ export type BulkheadRejectionReason = 'full' | 'queue-timeout';
 /** Options of {@link BulkheadRejectedError}. */
 export interface BulkheadRejectedErrorOptions {
   /** What led to the rejection. */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
   /**
    * `'full'`: no slot and no room in the queue; `'queue-timeout'`: waited `queueTimeout` ms in the queue.
    * @default 'full'
    */
-  readonly reason?: BulkheadRejectionReason;
+  readonly reason?: BulkheadRejectionReason | undefined;
 }
 
 /**
@@ -108,12 +108,12 @@ export class BulkheadRejectedError extends ResilienceError {
 /** Options of {@link TimeoutError}. */
 export interface TimeoutErrorOptions {
   /** What led to the timeout (in the cooperative strategy, the error `fn` ended with). */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
   /**
    * The timeout that was exceeded, in ms.
    * @default 0
    */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
 }
 
 /**
@@ -142,12 +142,12 @@ export class TimeoutError extends ResilienceError {
 /** Options of {@link RateLimitedError}. */
 export interface RateLimitedErrorOptions {
   /** What led to the rejection. */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
   /**
    * Milliseconds until a token is due.
    * @default 0
    */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 /**

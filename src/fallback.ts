@@ -9,12 +9,12 @@ export interface FallbackOptions {
    * Which thrown errors are replaced by the fallback. The caller's own abort never is.
    * @default every error
    */
-  readonly handle?: (error: unknown) => boolean;
+  readonly handle?: ((error: unknown) => boolean) | undefined;
   /**
    * Which returned values are replaced by the fallback (e.g. a 503 `Response`).
    * @default none
    */
-  readonly handleResult?: (value: unknown) => boolean;
+  readonly handleResult?: ((value: unknown) => boolean) | undefined;
 }
 
 /** Events of {@link FallbackPolicy}. */

@@ -16,27 +16,27 @@ export interface ResilientFetchOptions {
    * The fetch that sends each attempt.
    * @default globalThis.fetch, looked up on every call (so a test may stub it later)
    */
-  readonly fetch?: FetchFunction;
+  readonly fetch?: FetchFunction | undefined;
   /**
    * Per-attempt timeout in ms of the default pipeline; used only when no policy is given.
    * `Infinity` turns it off.
    * @default 10_000
    */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /**
    * Methods whose requests may be sent more than once. A request with another method
    * (POST, PATCH, …) or with a one-shot `ReadableStream` body reaches the server at most once.
    * Add `'POST'` when your server deduplicates, e.g. by an idempotency key.
    * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
    */
-  readonly retryMethods?: readonly string[];
+  readonly retryMethods?: readonly string[] | undefined;
   /**
    * The longest `Retry-After` wait, in ms, worth waiting for. A failure whose
    * `Retry-After` asks for longer is not retried: the caller gets that response
    * at once (as ky and got do). Keep it at most your retry's `maxDelay`, which caps every wait.
    * @default 30_000
    */
-  readonly maxRetryAfter?: number;
+  readonly maxRetryAfter?: number | undefined;
 }
 
 // Bodies fetch can send again from the same value; a ReadableStream (or an async iterable) is read once.

@@ -17,23 +17,23 @@ export interface HedgeOptions {
    * Extra attempts allowed after the first, so at most `maxHedges + 1` run.
    * @default 1
    */
-  readonly maxHedges?: number;
+  readonly maxHedges?: number | undefined;
   /**
    * Which thrown errors count as failures: a failed attempt starts the next hedge at once and
    * never wins. An error this rejects is an answer: it wins the race and is rethrown.
    * @default every error
    */
-  readonly handle?: (error: unknown) => boolean;
+  readonly handle?: ((error: unknown) => boolean) | undefined;
   /**
    * Which returned values count as failures (e.g. a 503 `Response`).
    * @default none
    */
-  readonly handleResult?: (value: unknown) => boolean;
+  readonly handleResult?: ((value: unknown) => boolean) | undefined;
   /**
    * A shared `RetryBudget`: every hedge is a retry for it and is not started when it refuses.
    * @default undefined
    */
-  readonly budget?: RetryBudgetLike;
+  readonly budget?: RetryBudgetLike | undefined;
 }
 
 /** Events of {@link HedgePolicy}. */

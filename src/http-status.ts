@@ -13,7 +13,7 @@ export interface HttpStatusErrorOptions {
    * What led to the error.
    * @default undefined
    */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
 }
 
 /**

@@ -219,3 +219,10 @@ describe('errors have readonly fields', () => {
     expectTypeOf(new IsolatedCircuitError()).toExtend<BrokenCircuitError>();
   });
 });
+
+describe('options may name a key with undefined (it means the default)', () => {
+  it('compiles under exactOptionalPropertyTypes', () => {
+    expectTypeOf(retryWithBackoff({ maxRetries: undefined, jitter: undefined, handle: undefined })).toEqualTypeOf<RetryPolicy>();
+    expectTypeOf(withTimeout(10, { strategy: undefined })).toEqualTypeOf<TimeoutPolicy>();
+  });
+});

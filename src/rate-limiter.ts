@@ -22,7 +22,7 @@ export interface RateLimiterOptions {
    * later than this is rejected at once rather than after waiting in vain.
    * @default 0
    */
-  readonly maxWait?: number;
+  readonly maxWait?: number | undefined;
 }
 
 /** Events of {@link RateLimiter}. */

@@ -9,18 +9,18 @@ export interface RetryBudgetOptions {
    * 20% to the load a healthy fleet sends.
    * @default 0.2
    */
-  readonly ratio?: number;
+  readonly ratio?: number | undefined;
   /**
    * A floor of retries per second allowed whatever the ratio says, so a quiet
    * client can still retry at all. The window holds `minRetriesPerSecond × window / 1000` of them.
    * @default 10
    */
-  readonly minRetriesPerSecond?: number;
+  readonly minRetriesPerSecond?: number | undefined;
   /**
    * The sliding window, in ms, over which first attempts and retries are counted.
    * @default 10_000
    */
-  readonly window?: number;
+  readonly window?: number | undefined;
 }
 
 /** What a {@link RetryBudget} holds now, over its window. */

@@ -24,40 +24,40 @@ export interface RetryOptions {
    * Retries after the first attempt, so at most `maxRetries + 1` calls of `fn`. `Infinity` is allowed.
    * @default 3
    */
-  readonly maxRetries?: number;
+  readonly maxRetries?: number | undefined;
   /**
    * Delay before the first retry, in ms, before jitter.
    * @default 100
    */
-  readonly initialDelay?: number;
+  readonly initialDelay?: number | undefined;
   /**
    * The delay before retry n is `initialDelay * multiplier^(n-1)`, capped at `maxDelay`.
    * @default 2
    */
-  readonly multiplier?: number;
+  readonly multiplier?: number | undefined;
   /**
    * Cap on any single delay, in ms, jitter and `retryAfter` included.
    * @default 30_000
    */
-  readonly maxDelay?: number;
+  readonly maxDelay?: number | undefined;
   /**
    * `'none'`: the exact schedule; `'full'`: uniform in [0, d]; `'equal'`: uniform in [d/2, d];
    * `'decorrelated'`: uniform in [initialDelay, 3 × previous delay], capped.
    * @default 'full'
    */
-  readonly jitter?: Jitter;
+  readonly jitter?: Jitter | undefined;
   /**
    * A custom schedule `(attempt, outcome) => ms` that replaces the exponential one;
    * `attempt` is the number of the attempt that just failed.
    * @default undefined
    */
-  readonly delay?: (attempt: number, outcome: Outcome) => number;
+  readonly delay?: ((attempt: number, outcome: Outcome) => number) | undefined;
   /**
    * Give up rather than schedule a retry that would start later than this many
    * ms after the first attempt started.
    * @default Infinity
    */
-  readonly maxElapsedTime?: number;
+  readonly maxElapsedTime?: number | undefined;
   /**
    * A server's hint, in ms, that replaces the computed delay (still capped by `maxDelay`);
    * `undefined` means no hint.
@@ -68,22 +68,22 @@ export interface RetryOptions {
    * Which thrown errors are retried. The caller's own abort is never retried.
    * @default every error except `BrokenCircuitError` and `BulkheadRejectedError` (by `name`)
    */
-  readonly handle?: (error: unknown) => boolean;
+  readonly handle?: ((error: unknown) => boolean) | undefined;
   /**
    * Which returned values are retried; when retries run out, the last such value is returned.
    * @default none
    */
-  readonly handleResult?: (value: unknown) => boolean;
+  readonly handleResult?: ((value: unknown) => boolean) | undefined;
   /**
    * A shared `RetryBudget` that every retry must ask first.
    * @default undefined
    */
-  readonly budget?: RetryBudgetLike;
+  readonly budget?: RetryBudgetLike | undefined;
   /**
    * Source of randomness for jitter, uniform in [0, 1). Seed it in tests.
    * @default Math.random
    */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /** Why a retry policy stopped retrying a failure. */

@@ -17,7 +17,7 @@ export interface TimeoutOptions {
    * `ctx.signal` and waits: a value is returned, an error becomes `TimeoutError` (with it as `cause`).
    * @default 'aggressive'
    */
-  readonly strategy?: TimeoutStrategy;
+  readonly strategy?: TimeoutStrategy | undefined;
 }
 
 /** Events of {@link TimeoutPolicy}. */

@@ -8,42 +8,42 @@ export interface CircuitBreakerOptions {
    * unless `failureRateThreshold` is set. `Infinity` never opens on it.
    * @default 5
    */
-  readonly failureThreshold?: number;
+  readonly failureThreshold?: number | undefined;
   /**
    * In (0, 1]: open when failures / calls in the window `>=` this, once the
    * window holds `minimumCalls`. Replaces `failureThreshold`.
    * @default undefined
    */
-  readonly failureRateThreshold?: number;
+  readonly failureRateThreshold?: number | undefined;
   /**
    * Calls the window must hold before a rate (failure or slow-call) counts.
    * For a count window it may not exceed `windowSize`.
    * @default 10 (or `windowSize`, if smaller, for a count window)
    */
-  readonly minimumCalls?: number;
+  readonly minimumCalls?: number | undefined;
   /**
    * Count-based window: the rates are taken over the last `windowSize` calls.
    * @default 100
    */
-  readonly windowSize?: number;
+  readonly windowSize?: number | undefined;
   /**
    * Time-based window in ms: the rates are taken over the calls that ended in
    * the last `windowDuration` ms (in 10 buckets). Replaces `windowSize` when set.
    * @default undefined
    */
-  readonly windowDuration?: number;
+  readonly windowDuration?: number | undefined;
   /**
    * A call that takes at least this many ms counts as slow.
    * @default undefined
    */
-  readonly slowCallDuration?: number;
+  readonly slowCallDuration?: number | undefined;
   /**
    * In (0, 1]: open when slow calls / calls in the window `>=` this, once the
    * window holds `minimumCalls`. Needs `slowCallDuration`. Combines with either
    * failure strategy; a slow trial call in `half-open` reopens the circuit.
    * @default undefined
    */
-  readonly slowCallRateThreshold?: number;
+  readonly slowCallRateThreshold?: number | undefined;
   /**
    * Ms the circuit stays `open` before trial calls are let through; or
    * `(opens) => ms`, where `opens` counts consecutive openings from 1 (reset
@@ -51,33 +51,33 @@ export interface CircuitBreakerOptions {
    * A function's `NaN` or negative result means no wait; if it throws, 30 000 ms.
    * @default 30_000
    */
-  readonly openDuration?: number | ((opens: number) => number);
+  readonly openDuration?: (number | ((opens: number) => number)) | undefined;
   /**
    * Trial calls admitted at once in `half-open`; calls beyond them are rejected at once.
    * @default 1
    */
-  readonly halfOpenMaxCalls?: number;
+  readonly halfOpenMaxCalls?: number | undefined;
   /**
    * Successful trial calls needed to close the circuit again.
    * @default 1
    */
-  readonly successThreshold?: number;
+  readonly successThreshold?: number | undefined;
   /**
    * Which thrown errors count as failures. Others count neither as failure nor
    * as success. The caller's own abort never counts, whatever this says.
    * @default every error
    */
-  readonly handle?: (error: unknown) => boolean;
+  readonly handle?: ((error: unknown) => boolean) | undefined;
   /**
    * Which returned values count as failures (e.g. a 503 `Response`).
    * @default none
    */
-  readonly handleResult?: (value: unknown) => boolean;
+  readonly handleResult?: ((value: unknown) => boolean) | undefined;
   /**
    * A value from `toJSON()`, to resume a breaker where it was.
    * @default undefined
    */
-  readonly initialState?: CircuitBreakerSnapshot;
+  readonly initialState?: CircuitBreakerSnapshot | undefined;
 }
 
 /** @internal Options resolved and checked, once. */
