@@ -3,10 +3,10 @@
 // happens. Run it with `npm run demo`; it exits by itself.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { retryWithBackoff, withFallback, withTimeout, wrap } from '../src/index.js';
+import { CircuitBreaker, retryWithBackoff, withFallback, withTimeout, wrap } from '../src/index.js';
 
 // --- the flaky server ------------------------------------------------------
-// /flaky answers 503 twice, then 200; /slow hangs on every second request;
+// /flaky answers 503 twice, then 200; /slow hangs on every odd request;
 // /down always answers 503.
 const hits = new Map<string, number>();
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -31,6 +31,7 @@ const started = performance.now();
 const log = (line: string): void => console.log(`${String(Math.round(performance.now() - started)).padStart(5)} ms  ${line}`);
 
 class HttpError extends Error {
+  override name = 'HttpError';
   constructor(readonly status: number) {
     super(`HTTP ${status}`);
   }
@@ -38,13 +39,16 @@ class HttpError extends Error {
 
 const fallback = withFallback({ answer: 'fallback: the service is down, here is a cached answer' });
 const retry = retryWithBackoff({ maxRetries: 3, initialDelay: 50, jitter: 'none' });
+// Opens after 4 failures in a row; after 300 ms it lets one trial call through.
+const breaker = new CircuitBreaker({ failureThreshold: 4, openDuration: 300 });
 const timeout = withTimeout(200); // inside the retry: bounds each attempt
-const pipeline = wrap(fallback, retry, timeout);
+const pipeline = wrap(fallback, retry, breaker, timeout);
 
 retry.on('retry', ({ attempt, delay, error }) => log(`  attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`));
 retry.on('giveUp', ({ attempts }) => log(`  giving up after ${attempts} attempts`));
 timeout.on('timeout', ({ timeout: ms }) => log(`  attempt timed out after ${ms} ms`));
-fallback.on('fallback', () => log('  fallback answered'));
+fallback.on('fallback', ({ error }) => log(`  fallback answered (${(error as Error).name})`));
+breaker.on('stateChange', ({ from, to }) => log(`  circuit ${from} -> ${to}`));
 
 async function getJson(path: string): Promise<unknown> {
   return pipeline.execute(async ({ signal, attempt }) => {
@@ -55,10 +59,15 @@ async function getJson(path: string): Promise<unknown> {
   });
 }
 
-for (const path of ['/flaky', '/slow', '/down']) {
-  log(`request ${path}`);
+for (const path of ['/flaky', '/slow', '/down', '/down', '/flaky']) {
+  log(`request ${path} (circuit ${breaker.state})`);
   log(`-> ${JSON.stringify(await getJson(path))}`);
 }
+// The circuit is open: the retry does not retry a BrokenCircuitError, so the
+// fallback answers at once. After openDuration a trial call closes it again.
+await new Promise((resolve) => setTimeout(resolve, 300));
+log(`request /flaky after the open wait (circuit ${breaker.state})`);
+log(`-> ${JSON.stringify(await getJson('/flaky'))}`);
 
 server.closeAllConnections();
 server.close();
