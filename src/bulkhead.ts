@@ -2,7 +2,7 @@ import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js
 import type { Ctx, Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { startTimer } from './internal/timers.js';
-import { numberOption, objectOptions } from './internal/validate.js';
+import { numberOption, objectOptions, required } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
@@ -73,7 +73,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
   constructor(options: BulkheadOptions) {
     super();
     const o = objectOptions<BulkheadOptions>(OWNER, options);
-    if (o.maxConcurrent === undefined) throw new TypeError(`${OWNER}: option "maxConcurrent" is required`);
+    if (o.maxConcurrent === undefined) required(OWNER, 'maxConcurrent');
     this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, { min: 1, integer: true });
     this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, { integer: true, infinite: true });
     this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, { infinite: true });

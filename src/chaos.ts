@@ -1,6 +1,6 @@
 import { type Ctx, type Next, sleep } from './internal/context.js';
 import { seededRandom } from './internal/random.js';
-import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase, type PolicyContext } from './policy.js';
 
 /** How much latency {@link chaos} injects: ms, a `[min, max]` range drawn uniformly, or a function of the call. */
@@ -98,7 +98,7 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
     super();
     const o = objectOptions<ChaosOptions>(OWNER, options);
     if (o.enabled !== undefined && typeof o.enabled !== 'boolean' && typeof o.enabled !== 'function') {
-      throw new TypeError(`${OWNER}: option "enabled" must be a boolean or a function, got ${describe(o.enabled)}`);
+      invalid(OWNER, 'enabled', 'a boolean or a function', o.enabled);
     }
     this.enabled = o.enabled ?? true;
     const seed = numberOption(OWNER, 'seed', o.seed, 0, { min: -Infinity });
@@ -170,7 +170,7 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
 function checkLatency(latency: unknown): ChaosLatency | undefined {
   if (latency === undefined || typeof latency === 'function') return latency as ChaosLatency | undefined;
   if (Array.isArray(latency)) {
-    if (latency.length !== 2) throw new TypeError(`${OWNER}: option "latency" as a range must be [min, max]`);
+    if (latency.length !== 2) invalid(OWNER, 'latency', '[min, max]', latency);
     const min = numberOption(OWNER, 'latency[0]', latency[0], 0, { infinite: true });
     const max = numberOption(OWNER, 'latency[1]', latency[1], 0, { infinite: true });
     if (max < min) throw new RangeError(`${OWNER}: option "latency" must be [min, max] with min <= max, got [${min}, ${max}]`);

@@ -2,7 +2,7 @@ import { failed, HttpStatusError } from './http-status.js';
 import { Ctx } from './internal/context.js';
 import { type AbortListener, unwatch, watch } from './internal/context.js';
 import { parseRetryAfter } from './internal/retry-after.js';
-import { describe, functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
 import { retryWithBackoff } from './retry.js';
 import { withTimeout } from './timeout.js';
@@ -109,13 +109,13 @@ interface Config {
 export function resilientFetch(policy?: Policy<Response>, options?: ResilientFetchOptions): FetchFunction {
   const o = objectOptions<ResilientFetchOptions>(OWNER, options);
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function')) {
-    throw new TypeError(`${OWNER}: "policy" must be a policy with an execute method, got ${describe(policy)}`);
+    invalid(OWNER, 'policy', 'a policy with an execute method', policy);
   }
   const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
   // Only `undefined` means the default: null is a mistake to report.
   const methods = o.retryMethods === undefined ? IDEMPOTENT : o.retryMethods;
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
-    throw new TypeError(`${OWNER}: option "retryMethods" must be an array of method names, got ${describe(methods)}`);
+    invalid(OWNER, 'retryMethods', 'an array of method names', methods);
   }
   const config: Config = {
     policy: policy ?? wrap(retryWithBackoff(), withTimeout(timeout)),

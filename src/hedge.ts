@@ -1,6 +1,6 @@
 import { type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
-import { functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { functionOption, invalid, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 import type { Outcome, RetryBudgetLike } from './retry.js';
 
@@ -69,7 +69,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   constructor(options: HedgeOptions) {
     super();
     const o = objectOptions<HedgeOptions>(OWNER, options);
-    if (o.delay === undefined) throw new TypeError(`${OWNER}: option "delay" is required`);
+    if (o.delay === undefined) required(OWNER, 'delay');
     if (typeof o.delay === 'function') {
       const fn = o.delay;
       // A NaN or negative delay from the function means "now".
@@ -85,7 +85,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
     this.handle = functionOption(OWNER, 'handle', o.handle);
     this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
     if (o.budget !== undefined && (typeof o.budget?.tryRetry !== 'function' || typeof o.budget.onFirstAttempt !== 'function')) {
-      throw new TypeError(`${OWNER}: option "budget" must be a RetryBudget`);
+      invalid(OWNER, 'budget', 'a RetryBudget', o.budget);
     }
     this.budget = o.budget;
   }

@@ -2,7 +2,7 @@ import { RateLimitedError } from './errors.js';
 import type { Ctx, Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
-import { numberOption, objectOptions } from './internal/validate.js';
+import { numberOption, objectOptions, required } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
@@ -71,8 +71,8 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   constructor(options: RateLimiterOptions) {
     super();
     const o = objectOptions<RateLimiterOptions>(OWNER, options);
-    if (o.limit === undefined) throw new TypeError(`${OWNER}: option "limit" is required`);
-    if (o.interval === undefined) throw new TypeError(`${OWNER}: option "interval" is required`);
+    if (o.limit === undefined) required(OWNER, 'limit');
+    if (o.interval === undefined) required(OWNER, 'interval');
     this.limit = numberOption(OWNER, 'limit', o.limit, 1, { min: 1, integer: true });
     this.interval = numberOption(OWNER, 'interval', o.interval, 1, { above: true });
     this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, { infinite: true });

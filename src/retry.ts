@@ -1,7 +1,7 @@
 import { backoffDelay, type BackoffSchedule, type Jitter } from './backoff.js';
 import { type Ctx, type Next, sleep } from './internal/context.js';
 import { now } from './internal/timers.js';
-import { enumOption, functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /** What an attempt ended with: a thrown error or a returned value. */
@@ -154,7 +154,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     this.handle = functionOption(OWNER, 'handle', o.handle) ?? retriable;
     this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
     if (o.budget !== undefined && (typeof o.budget?.tryRetry !== 'function' || typeof o.budget.onFirstAttempt !== 'function')) {
-      throw new TypeError(`${OWNER}: option "budget" must be a RetryBudget`);
+      invalid(OWNER, 'budget', 'a RetryBudget', o.budget);
     }
     this.budget = o.budget;
   }

@@ -1,7 +1,7 @@
 import { TimeoutError } from './errors.js';
 import { type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
-import { enumOption, numberOption, objectOptions } from './internal/validate.js';
+import { enumOption, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /**
@@ -46,7 +46,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
 
   constructor(ms: number, options?: TimeoutOptions) {
     super();
-    if (ms === undefined) throw new TypeError(`${OWNER}: "ms" is required`);
+    if (ms === undefined) required(OWNER, 'ms');
     this.timeout = numberOption(OWNER, 'ms', ms, 0, { infinite: true });
     const o = objectOptions<TimeoutOptions>(OWNER, options);
     this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');

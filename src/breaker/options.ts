@@ -1,4 +1,4 @@
-import { functionOption, numberOption, objectOptions } from '../internal/validate.js';
+import { functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
 
 /** Options of `CircuitBreaker`. */
@@ -109,14 +109,15 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, { min: 1, integer: true });
   if (countWindow && minimumCalls > windowSize) {
     if (o.minimumCalls !== undefined) {
-      throw new RangeError(`${OWNER}: option "minimumCalls" (${minimumCalls}) must not exceed "windowSize" (${windowSize}): the window could never hold that many calls`);
+      // The window could never hold more calls than its size.
+      invalid(OWNER, 'minimumCalls', `at most "windowSize" (${windowSize})`, minimumCalls, RangeError);
     }
     minimumCalls = windowSize;
   }
   const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, NaN, { infinite: true });
   const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, NaN, RATE);
   if (o.slowCallRateThreshold !== undefined && o.slowCallDuration === undefined) {
-    throw new TypeError(`${OWNER}: option "slowCallRateThreshold" needs "slowCallDuration" to tell which calls are slow`);
+    invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration" (which calls are slow)', slowRate);
   }
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {

@@ -1,4 +1,4 @@
-import { describe } from '../internal/validate.js';
+import { invalid } from '../internal/validate.js';
 import type { WindowSnapshot } from './window.js';
 
 /** The states of a `CircuitBreaker`. */
@@ -71,6 +71,6 @@ export function parseSnapshot(owner: string, value: unknown): CircuitBreakerSnap
     count(s.isolations) &&
     count(s.consecutiveFailures) &&
     validWindow(s.window);
-  if (!ok) throw new TypeError(`${owner}: option "initialState" must be a snapshot from toJSON(), got ${describe(value)}`);
+  if (!ok) invalid(owner, 'initialState', 'a snapshot from toJSON()', value);
   return value as CircuitBreakerSnapshot;
 }
