@@ -64,11 +64,12 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
   readonly maxQueue: number;
   /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
   readonly queueTimeout: number;
-  private running = 0;
-  private readonly waiting = new LinkedQueue<Waiter>();
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  #running = 0;
+  readonly #waiting = new LinkedQueue<Waiter>();
   // Bound once, so a call that runs attaches no closures of its own.
-  private readonly settledValue: (value: unknown) => unknown;
-  private readonly settledError: (error: unknown) => never;
+  readonly #settledValue: (value: unknown) => unknown;
+  readonly #settledError: (error: unknown) => never;
 
   constructor(options: BulkheadOptions) {
     super();
@@ -77,46 +78,46 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, { min: 1, integer: true });
     this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, { integer: true, infinite: true });
     this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, { infinite: true });
-    this.settledValue = (value) => {
-      this.release();
+    this.#settledValue = (value) => {
+      this.#release();
       return value;
     };
-    this.settledError = (error) => {
-      this.release();
+    this.#settledError = (error) => {
+      this.#release();
       throw error;
     };
   }
 
   /** Calls of `fn` running now. */
   get active(): number {
-    return this.running;
+    return this.#running;
   }
 
   /** Calls waiting for a slot now. */
   get queued(): number {
-    return this.waiting.size;
+    return this.#waiting.size;
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // A free slot implies an empty queue: slots are handed to waiters, never freed under them.
-    if (this.running < this.maxConcurrent) {
-      this.running++;
-      return this.start(ctx, next);
+    if (this.#running < this.maxConcurrent) {
+      this.#running++;
+      return this.#start(ctx, next);
     }
-    if (this.waiting.size >= this.maxQueue) {
+    if (this.#waiting.size >= this.maxQueue) {
       if (this.listeners.rejected !== undefined) this.emit('rejected', FULL);
       return Promise.reject(new BulkheadRejectedError(undefined, { reason: 'full' }));
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const waiter = new Waiter(this, ctx, next);
-    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.expire(waiter), this.queueTimeout);
-    this.waiting.push(waiter);
+    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.#expire(waiter), this.queueTimeout);
+    this.#waiting.push(waiter);
     return waiter.wait();
   }
 
   /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
-  private start(ctx: Ctx, next: Next): Promise<unknown> {
+  #start(ctx: Ctx, next: Next): Promise<unknown> {
     let pending: Promise<unknown>;
     try {
       pending = next(ctx);
@@ -124,30 +125,30 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
       // `next` returns a promise by contract; a stage that throws anyway must not keep the slot.
       pending = Promise.reject(error);
     }
-    return pending.then(this.settledValue, this.settledError);
+    return pending.then(this.#settledValue, this.#settledError);
   }
 
-  private release(): void {
-    const waiter = this.waiting.shift();
+  #release(): void {
+    const waiter = this.#waiting.shift();
     if (waiter === undefined) {
-      this.running--;
+      this.#running--;
       return;
     }
     // The slot goes straight to the oldest waiter: `running` never dips, so no newcomer can take it.
     waiter.detach();
-    waiter.resolve(this.start(waiter.ctx, waiter.stage));
+    waiter.resolve(this.#start(waiter.ctx, waiter.stage));
   }
 
   /** @internal The waiter's signal aborted while it was queued. */
   abandon(waiter: Waiter): void {
-    if (!this.waiting.remove(waiter)) return;
+    if (!this.#waiting.remove(waiter)) return;
     const reason = waiter.reason;
     waiter.detach();
     waiter.reject(reason);
   }
 
-  private expire(waiter: Waiter): void {
-    if (!this.waiting.remove(waiter)) return;
+  #expire(waiter: Waiter): void {
+    if (!this.#waiting.remove(waiter)) return;
     waiter.timer = undefined;
     waiter.detach();
     if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);

@@ -85,14 +85,15 @@ function rate(name: string, value: unknown, given: boolean): number {
  * ```
  */
 export class ChaosPolicy extends PolicyBase<ChaosEvents> {
-  private readonly enabled: boolean | (() => boolean);
-  private readonly random: () => number;
-  private readonly faultRate: number;
-  private readonly error: unknown;
-  private readonly latencyRate: number;
-  private readonly latency: ChaosLatency | undefined;
-  private readonly resultRate: number;
-  private readonly result: unknown;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #enabled: boolean | (() => boolean);
+  readonly #random: () => number;
+  readonly #faultRate: number;
+  readonly #error: unknown;
+  readonly #latencyRate: number;
+  readonly #latency: ChaosLatency | undefined;
+  readonly #resultRate: number;
+  readonly #result: unknown;
 
   constructor(options?: ChaosOptions) {
     super();
@@ -100,47 +101,47 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
     if (o.enabled !== undefined && typeof o.enabled !== 'boolean' && typeof o.enabled !== 'function') {
       invalid(OWNER, 'enabled', 'a boolean or a function', o.enabled);
     }
-    this.enabled = o.enabled ?? true;
+    this.#enabled = o.enabled ?? true;
     const seed = numberOption(OWNER, 'seed', o.seed, 0, { min: -Infinity });
-    this.random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : Math.random);
-    this.faultRate = rate('faultRate', o.faultRate, o.error !== undefined);
-    this.error = o.error;
-    this.latency = checkLatency(o.latency);
-    if (o.latencyRate !== undefined && this.latency === undefined) {
+    this.#random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : Math.random);
+    this.#faultRate = rate('faultRate', o.faultRate, o.error !== undefined);
+    this.#error = o.error;
+    this.#latency = checkLatency(o.latency);
+    if (o.latencyRate !== undefined && this.#latency === undefined) {
       throw new TypeError(`${OWNER}: option "latencyRate" needs option "latency"`);
     }
-    this.latencyRate = rate('latencyRate', o.latencyRate, true);
+    this.#latencyRate = rate('latencyRate', o.latencyRate, true);
     if (o.resultRate !== undefined && !('result' in o)) {
       throw new TypeError(`${OWNER}: option "resultRate" needs option "result"`);
     }
-    this.resultRate = rate('resultRate', o.resultRate, 'result' in o);
-    this.result = o.result;
+    this.#resultRate = rate('resultRate', o.resultRate, 'result' in o);
+    this.#result = o.result;
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
-    if (this.enabled === false) return next(ctx);
+    if (this.#enabled === false) return next(ctx);
     let delay = -1;
     try {
-      if (this.enabled !== true && !this.enabled()) return next(ctx);
-      if (this.latency !== undefined && this.draw(this.latencyRate)) delay = this.latencyFor(ctx);
+      if (this.#enabled !== true && !this.#enabled()) return next(ctx);
+      if (this.#latency !== undefined && this.#draw(this.#latencyRate)) delay = this.#latencyFor(ctx);
     } catch (error) {
       return Promise.reject(error); // a throwing `enabled`, `latency` or `random`: the call fails, execute still returns a promise
     }
-    if (delay < 0) return this.inject(ctx, next);
+    if (delay < 0) return this.#inject(ctx, next);
     if (this.listeners.latency !== undefined) this.emit('latency', { delay });
-    return sleep(delay, ctx).then(() => this.inject(ctx, next));
+    return sleep(delay, ctx).then(() => this.#inject(ctx, next));
   }
 
-  private inject(ctx: Ctx, next: Next): Promise<unknown> {
+  #inject(ctx: Ctx, next: Next): Promise<unknown> {
     try {
-      if (this.draw(this.faultRate)) {
-        const error = typeof this.error === 'function' ? this.error(ctx) : (this.error ?? new Error('Injected fault (breakwater chaos)'));
+      if (this.#draw(this.#faultRate)) {
+        const error = typeof this.#error === 'function' ? this.#error(ctx) : (this.#error ?? new Error('Injected fault (breakwater chaos)'));
         if (this.listeners.fault !== undefined) this.emit('fault', { error });
         return Promise.reject(error);
       }
-      if (this.draw(this.resultRate)) {
-        return Promise.resolve(typeof this.result === 'function' ? this.result(ctx) : this.result).then((value) => {
+      if (this.#draw(this.#resultRate)) {
+        return Promise.resolve(typeof this.#result === 'function' ? this.#result(ctx) : this.#result).then((value) => {
           if (this.listeners.result !== undefined) this.emit('result', { value });
           return value;
         });
@@ -153,16 +154,16 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
 
   // Rates of 0 and 1 draw nothing, so switching one injection on or off does
   // not shift the seeded sequence another one sees.
-  private draw(p: number): boolean {
-    return p >= 1 || (p > 0 && this.random() < p);
+  #draw(p: number): boolean {
+    return p >= 1 || (p > 0 && this.#random() < p);
   }
 
-  private latencyFor(ctx: Ctx): number {
-    const latency = this.latency!;
+  #latencyFor(ctx: Ctx): number {
+    const latency = this.#latency!;
     let ms: number;
     if (typeof latency === 'number') ms = latency;
     else if (typeof latency === 'function') ms = latency(ctx);
-    else ms = latency[0] + this.random() * (latency[1] - latency[0]);
+    else ms = latency[0] + this.#random() * (latency[1] - latency[0]);
     return ms >= 0 ? ms : 0;
   }
 }

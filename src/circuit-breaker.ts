@@ -50,43 +50,44 @@ function rejection(state: 'open' | 'half-open' | 'isolated', retryAfter: number,
  * ```
  */
 export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
-  private readonly o: ResolvedOptions;
-  private readonly window: CallWindow;
-  private phase = CLOSED;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #o: ResolvedOptions;
+  readonly #window: CallWindow;
+  #phase = CLOSED;
   /** Bumped on every state change: results of calls admitted earlier are ignored. */
-  private generation = 0;
+  #generation = 0;
   /** Open: when trials are admitted. Half-open: when busy trials count as hung. */
-  private dueAt = 0;
-  private openFor = 0;
-  private opens = 0;
-  private consecutive = 0;
-  private trials = 0;
-  private successes = 0;
-  private isolations = 0;
+  #dueAt = 0;
+  #openFor = 0;
+  #opens = 0;
+  #consecutive = 0;
+  #trials = 0;
+  #successes = 0;
+  #isolations = 0;
   /** Bumped by reset(), which voids every outstanding isolate() handle. */
-  private resets = 0;
+  #resets = 0;
   /** The error that opened the circuit, the cause of its rejections. */
-  private cause: unknown = undefined;
+  #cause: unknown = undefined;
 
   constructor(options?: CircuitBreakerOptions) {
     super();
-    const o = (this.o = resolveOptions(options));
+    const o = (this.#o = resolveOptions(options));
     const t = now();
-    this.window = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
-    if (o.initialState !== undefined) this.restore(o.initialState, t);
+    this.#window = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
+    if (o.initialState !== undefined) this.#restore(o.initialState, t);
   }
 
   /** The current state. Reads `'half-open'` as soon as the open wait has passed. */
   get state(): CircuitState {
-    if (this.isolations > 0) return 'isolated';
-    if (this.phase === OPEN) this.sync(now());
-    return this.phase === CLOSED ? 'closed' : this.phase === OPEN ? 'open' : 'half-open';
+    if (this.#isolations > 0) return 'isolated';
+    if (this.#phase === OPEN) this.#sync(now());
+    return this.#phase === CLOSED ? 'closed' : this.#phase === OPEN ? 'open' : 'half-open';
   }
 
   /** Counts over the current window. */
   stats(): CircuitBreakerStats {
     const state = this.state;
-    const w = this.window;
+    const w = this.#window;
     w.refresh(now());
     return { state, calls: w.calls, failures: w.failures, slowCalls: w.slow, rejections: w.rejections };
   }
@@ -98,25 +99,25 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
    */
   isolate(): () => void {
     const from = this.state;
-    if (++this.isolations === 1) {
-      this.generation++;
-      this.change(from, 'isolated');
+    if (++this.#isolations === 1) {
+      this.#generation++;
+      this.#change(from, 'isolated');
     }
-    const resets = this.resets;
+    const resets = this.#resets;
     let held = true;
     return () => {
-      if (!held || resets !== this.resets) return;
+      if (!held || resets !== this.#resets) return;
       held = false;
-      if (--this.isolations === 0) this.close('isolated');
+      if (--this.#isolations === 0) this.#close('isolated');
     };
   }
 
   /** Closes the circuit and clears all counts; also ends every isolation. */
   reset(): void {
     const from = this.state;
-    this.resets++;
-    this.isolations = 0;
-    this.close(from);
+    this.#resets++;
+    this.#isolations = 0;
+    this.#close(from);
   }
 
   /** A JSON-serialisable snapshot; `new CircuitBreaker({ initialState })` resumes from it. */
@@ -128,162 +129,162 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       version: 1,
       state,
       savedAt: Date.now(),
-      openRemaining: open ? finite(this.dueAt - t) : 0,
-      openDuration: finite(this.openFor),
-      opens: this.opens,
-      isolations: this.isolations,
-      consecutiveFailures: this.consecutive,
-      window: this.window.save(t),
+      openRemaining: open ? finite(this.#dueAt - t) : 0,
+      openDuration: finite(this.#openFor),
+      opens: this.#opens,
+      isolations: this.#isolations,
+      consecutiveFailures: this.#consecutive,
+      window: this.#window.save(t),
     };
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // The happy path: closed, nothing else to decide.
-    if (this.phase === CLOSED && this.isolations === 0) return this.call(ctx, next, this.generation);
-    return this.admit(ctx, next);
+    if (this.#phase === CLOSED && this.#isolations === 0) return this.#call(ctx, next, this.#generation);
+    return this.#admit(ctx, next);
   }
 
-  private admit(ctx: Ctx, next: Next): Promise<unknown> {
+  #admit(ctx: Ctx, next: Next): Promise<unknown> {
     const t = now();
-    if (this.isolations === 0) this.sync(t);
+    if (this.#isolations === 0) this.#sync(t);
     // Checked again: a listener of the transition may have isolated or reset the breaker.
-    if (this.isolations === 0) {
-      if (this.phase === CLOSED) return this.call(ctx, next, this.generation);
-      if (this.phase === HALF_OPEN) {
-        if (this.trials < this.o.halfOpenMaxCalls) {
-          this.trials++;
-          this.dueAt = t + this.openFor;
-          return this.call(ctx, next, this.generation);
+    if (this.#isolations === 0) {
+      if (this.#phase === CLOSED) return this.#call(ctx, next, this.#generation);
+      if (this.#phase === HALF_OPEN) {
+        if (this.#trials < this.#o.halfOpenMaxCalls) {
+          this.#trials++;
+          this.#dueAt = t + this.#openFor;
+          return this.#call(ctx, next, this.#generation);
         }
-        if (t >= this.dueAt) {
+        if (t >= this.#dueAt) {
           // Every trial slot has been busy for a whole open wait: count those
           // trials as hung, ignore their results, and start a fresh one.
-          this.generation++;
-          this.trials = 1;
-          this.dueAt = t + this.openFor;
-          return this.call(ctx, next, this.generation);
+          this.#generation++;
+          this.#trials = 1;
+          this.#dueAt = t + this.#openFor;
+          return this.#call(ctx, next, this.#generation);
         }
       }
     }
-    this.window.reject(t);
-    const state = this.isolations > 0 ? 'isolated' : this.phase === OPEN ? 'open' : 'half-open';
+    this.#window.reject(t);
+    const state = this.#isolations > 0 ? 'isolated' : this.#phase === OPEN ? 'open' : 'half-open';
     if (this.listeners.rejected !== undefined) this.emit('rejected', { state });
-    return Promise.reject(rejection(state, Math.max(0, this.dueAt - t), this.cause));
+    return Promise.reject(rejection(state, Math.max(0, this.#dueAt - t), this.#cause));
   }
 
-  private call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
+  #call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
     // The clock is read only when a duration is wanted.
-    const timed = this.o.slowCallDuration !== undefined || this.listeners.success !== undefined || this.listeners.failure !== undefined;
+    const timed = this.#o.slowCallDuration !== undefined || this.listeners.success !== undefined || this.listeners.failure !== undefined;
     const start = timed ? now() : NaN;
     // Reactions rather than an async function: one promise less per call, same ticks (see bench/).
     return next(ctx).then(
       (value: unknown) => {
-        const failed = this.o.handleResult !== undefined && this.classify(this.o.handleResult, value, generation);
-        this.settle(generation, start, failed, false, value);
+        const failed = this.#o.handleResult !== undefined && this.#classify(this.#o.handleResult, value, generation);
+        this.#settle(generation, start, failed, false, value);
         return value;
       },
       (error: unknown) => {
         // The caller's own abort and unhandled errors count neither way.
-        if (ctx.aborted || !this.classify(this.o.handle, error, generation)) this.ignore(generation);
-        else this.settle(generation, start, true, true, error);
+        if (ctx.aborted || !this.#classify(this.#o.handle, error, generation)) this.#ignore(generation);
+        else this.#settle(generation, start, true, true, error);
         throw error;
       },
     );
   }
 
   /** Runs a `handle`/`handleResult` predicate; one that throws frees the call's trial slot first. */
-  private classify(predicate: ((x: unknown) => boolean) | undefined, x: unknown, generation: number): boolean {
+  #classify(predicate: ((x: unknown) => boolean) | undefined, x: unknown, generation: number): boolean {
     if (predicate === undefined) return true;
     try {
       return predicate(x);
     } catch (error) {
-      this.ignore(generation);
+      this.#ignore(generation);
       throw error;
     }
   }
 
   /** Records how an admitted call ended: `result` is what it threw (`thrown`) or returned. */
-  private settle(generation: number, start: number, failed: boolean, thrown: boolean, result: unknown): void {
-    const end = start === start || this.o.windowDuration !== undefined ? now() : 0;
+  #settle(generation: number, start: number, failed: boolean, thrown: boolean, result: unknown): void {
+    const end = start === start || this.#o.windowDuration !== undefined ? now() : 0;
     const duration = end - start;
-    const slow = this.o.slowCallDuration !== undefined && duration >= this.o.slowCallDuration;
+    const slow = this.#o.slowCallDuration !== undefined && duration >= this.#o.slowCallDuration;
     if (failed) {
       if (this.listeners.failure !== undefined) this.emit('failure', thrown ? { duration, error: result } : { duration, value: result });
     } else if (this.listeners.success !== undefined) this.emit('success', { duration });
     // A result from before the last state change must not move the state again.
-    if (generation !== this.generation) return;
-    if (this.phase === HALF_OPEN) {
-      if (failed || (slow && this.o.slowRate !== undefined)) return this.open(now(), 'half-open', thrown, result);
-      this.trials--;
-      if (++this.successes >= this.o.successThreshold) this.close('half-open');
+    if (generation !== this.#generation) return;
+    if (this.#phase === HALF_OPEN) {
+      if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(now(), 'half-open', thrown, result);
+      this.#trials--;
+      if (++this.#successes >= this.#o.successThreshold) this.#close('half-open');
       return;
     }
-    const w = this.window;
+    const w = this.#window;
     w.record((failed ? FAILED : 0) | (slow ? SLOW : 0), end);
-    this.consecutive = failed ? this.consecutive + 1 : 0;
-    const o = this.o;
+    this.#consecutive = failed ? this.#consecutive + 1 : 0;
+    const o = this.#o;
     const trip =
       o.failureRate === undefined
-        ? this.consecutive >= o.failureThreshold
+        ? this.#consecutive >= o.failureThreshold
         : w.calls >= o.minimumCalls && w.failures / w.calls >= o.failureRate;
     if (trip || (o.slowRate !== undefined && w.calls >= o.minimumCalls && w.slow / w.calls >= o.slowRate)) {
-      this.open(now(), 'closed', thrown, result);
+      this.#open(now(), 'closed', thrown, result);
     }
   }
 
-  private ignore(generation: number): void {
-    if (generation === this.generation && this.phase === HALF_OPEN) this.trials--;
+  #ignore(generation: number): void {
+    if (generation === this.#generation && this.#phase === HALF_OPEN) this.#trials--;
   }
 
   /** Moves an open circuit whose wait has passed to half-open. */
-  private sync(t: number): void {
-    if (this.phase !== OPEN || t < this.dueAt) return;
-    this.phase = HALF_OPEN;
-    this.generation++;
-    this.trials = this.successes = 0;
-    this.change('open', 'half-open');
+  #sync(t: number): void {
+    if (this.#phase !== OPEN || t < this.#dueAt) return;
+    this.#phase = HALF_OPEN;
+    this.#generation++;
+    this.#trials = this.#successes = 0;
+    this.#change('open', 'half-open');
     if (this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
   }
 
-  private open(t: number, from: CircuitState, thrown: boolean, result: unknown): void {
-    this.openFor = this.o.openDuration(++this.opens);
-    this.dueAt = t + this.openFor;
-    this.phase = OPEN;
-    this.generation++;
-    this.trials = this.successes = 0;
-    this.cause = thrown ? result : undefined;
-    this.change(from, 'open');
+  #open(t: number, from: CircuitState, thrown: boolean, result: unknown): void {
+    this.#openFor = this.#o.openDuration(++this.#opens);
+    this.#dueAt = t + this.#openFor;
+    this.#phase = OPEN;
+    this.#generation++;
+    this.#trials = this.#successes = 0;
+    this.#cause = thrown ? result : undefined;
+    this.#change(from, 'open');
     if (this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
   }
 
-  private close(from: CircuitState): void {
-    this.phase = CLOSED;
-    this.generation++;
-    this.opens = this.consecutive = this.trials = this.successes = 0;
-    this.cause = undefined;
-    this.window.clear();
+  #close(from: CircuitState): void {
+    this.#phase = CLOSED;
+    this.#generation++;
+    this.#opens = this.#consecutive = this.#trials = this.#successes = 0;
+    this.#cause = undefined;
+    this.#window.clear();
     if (from === 'closed') return;
-    this.change(from, 'closed');
+    this.#change(from, 'closed');
     if (this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
   }
 
-  private change(from: CircuitState, to: CircuitState): void {
+  #change(from: CircuitState, to: CircuitState): void {
     if (this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
   }
 
-  private restore(s: CircuitBreakerSnapshot, t: number): void {
+  #restore(s: CircuitBreakerSnapshot, t: number): void {
     // Time that passed between save and restore (wall clock; never negative).
     const elapsed = Math.max(0, Date.now() - s.savedAt) || 0;
-    this.window.load(s.window, t, elapsed);
-    this.consecutive = s.consecutiveFailures;
-    this.opens = s.opens;
-    this.openFor = s.openDuration ?? Infinity;
-    if (s.state === 'isolated') this.isolations = Math.max(1, s.isolations);
+    this.#window.load(s.window, t, elapsed);
+    this.#consecutive = s.consecutiveFailures;
+    this.#opens = s.opens;
+    this.#openFor = s.openDuration ?? Infinity;
+    if (s.state === 'isolated') this.#isolations = Math.max(1, s.isolations);
     if (s.state === 'open' || s.state === 'half-open') {
       // Half-open resumes as open with its wait over: trials in flight did not survive.
-      this.phase = OPEN;
-      this.dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
+      this.#phase = OPEN;
+      this.#dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
     }
   }
 }

@@ -39,16 +39,17 @@ const OWNER = 'withFallback';
  * ```
  */
 export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
-  private readonly fallback: Fallback<F>;
-  private readonly handle: FallbackOptions['handle'];
-  private readonly handleResult: FallbackOptions['handleResult'];
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #fallback: Fallback<F>;
+  readonly #handle: FallbackOptions['handle'];
+  readonly #handleResult: FallbackOptions['handleResult'];
 
   constructor(fallback: Fallback<F>, options?: FallbackOptions) {
     super();
     const o = objectOptions<FallbackOptions>(OWNER, options);
-    this.fallback = fallback;
-    this.handle = functionOption(OWNER, 'handle', o.handle);
-    this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
+    this.#fallback = fallback;
+    this.#handle = functionOption(OWNER, 'handle', o.handle);
+    this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
   }
 
   /** @internal */
@@ -56,30 +57,30 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
     // Reactions on next's promise rather than an async function: one promise
     // and one tick less per call on the happy path (measured in bench/).
     return next(ctx).then(
-      this.handleResult === undefined ? undefined : (value: unknown) => this.checkValue(value, ctx),
-      (error: unknown) => this.checkError(error, ctx),
+      this.#handleResult === undefined ? undefined : (value: unknown) => this.#checkValue(value, ctx),
+      (error: unknown) => this.#checkError(error, ctx),
     );
   }
 
-  private checkValue(value: unknown, ctx: Ctx): unknown {
+  #checkValue(value: unknown, ctx: Ctx): unknown {
     let failed: boolean;
     try {
-      failed = this.handleResult!(value);
+      failed = this.#handleResult!(value);
     } catch (error) {
-      return this.checkError(error, ctx); // a throwing handleResult is a failure like any other
+      return this.#checkError(error, ctx); // a throwing handleResult is a failure like any other
     }
-    return failed ? this.replace({ value }, ctx) : value;
+    return failed ? this.#replace({ value }, ctx) : value;
   }
 
-  private checkError(error: unknown, ctx: Ctx): unknown {
+  #checkError(error: unknown, ctx: Ctx): unknown {
     // The caller's own abort is an answer from the caller, not a failure to hide.
-    if (ctx.aborted || (this.handle !== undefined && !this.handle(error))) throw error;
-    return this.replace({ error }, ctx);
+    if (ctx.aborted || (this.#handle !== undefined && !this.#handle(error))) throw error;
+    return this.#replace({ error }, ctx);
   }
 
-  private replace(outcome: Outcome, ctx: Ctx): unknown {
+  #replace(outcome: Outcome, ctx: Ctx): unknown {
     if (this.listeners.fallback !== undefined) this.emit('fallback', outcome);
-    const fallback = this.fallback;
+    const fallback = this.#fallback;
     return typeof fallback === 'function' ? (fallback as (o: Outcome, c: PolicyContext) => unknown)(outcome, ctx) : fallback;
   }
 }

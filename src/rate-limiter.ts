@@ -62,11 +62,12 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   // the anchor) is due at anchor + (n - limit) * interval / limit, computed
   // afresh each time, so no rounding error builds up over any run of calls,
   // and an idle gap of any length refills to exactly `limit`.
-  private anchor = 0;
-  private taken = 0;
-  private readonly waiting = new LinkedQueue<Waiter>();
-  private timer: TimerHandle = undefined;
-  private readonly wake: () => void;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  #anchor = 0;
+  #taken = 0;
+  readonly #waiting = new LinkedQueue<Waiter>();
+  #timer: TimerHandle = undefined;
+  readonly #wake: () => void;
 
   constructor(options: RateLimiterOptions) {
     super();
@@ -76,39 +77,39 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
     this.limit = numberOption(OWNER, 'limit', o.limit, 1, { min: 1, integer: true });
     this.interval = numberOption(OWNER, 'interval', o.interval, 1, { above: true });
     this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, { infinite: true });
-    this.wake = () => {
-      this.timer = undefined;
-      this.drain();
+    this.#wake = () => {
+      this.#timer = undefined;
+      this.#drain();
     };
   }
 
   /** Calls waiting for a token now. */
   get queued(): number {
-    return this.waiting.size;
+    return this.#waiting.size;
   }
 
   /** Tokens a call could take right now (0 while calls are waiting: they come first). */
   get available(): number {
-    if (this.waiting.size > 0) return 0;
+    if (this.#waiting.size > 0) return 0;
     const t = now();
-    this.refill(t);
-    const minted = Math.floor(((t - this.anchor) * this.limit) / this.interval);
-    return Math.max(0, Math.min(this.limit, this.limit + minted - this.taken));
+    this.#refill(t);
+    const minted = Math.floor(((t - this.#anchor) * this.limit) / this.interval);
+    return Math.max(0, Math.min(this.limit, this.limit + minted - this.#taken));
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // The happy path: nobody waiting and a token in the bucket.
     const t = now();
-    if (this.waiting.size === 0 && this.tryTake(t)) return next(ctx);
-    return this.queue(ctx, next, t);
+    if (this.#waiting.size === 0 && this.#tryTake(t)) return next(ctx);
+    return this.#queue(ctx, next, t);
   }
 
-  private queue(ctx: Ctx, next: Next, t: number): Promise<unknown> {
-    this.refill(t);
+  #queue(ctx: Ctx, next: Next, t: number): Promise<unknown> {
+    this.#refill(t);
     // Tokens are handed out in order, so this call's token is the one after
     // every waiter's: that is when it would run, and it never runs later.
-    const wait = this.due(this.taken + this.waiting.size + 1) - t;
+    const wait = this.#due(this.#taken + this.#waiting.size + 1) - t;
     if (wait > this.maxWait) {
       const retryAfter = Math.ceil(wait);
       if (this.listeners.rejected !== undefined) this.emit('rejected', { retryAfter });
@@ -116,37 +117,37 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const waiter = new Waiter(this, ctx, next);
-    this.waiting.push(waiter);
-    if (this.timer === undefined) this.arm(t);
+    this.#waiting.push(waiter);
+    if (this.#timer === undefined) this.#arm(t);
     return waiter.wait();
   }
 
   /** When the bucket has been full since `anchor`, restart the count at `t`: a full bucket holds no more. */
-  private refill(t: number): void {
-    if (this.taken === 0 || t >= this.due(this.taken + this.limit)) {
-      this.anchor = t;
-      this.taken = 0;
+  #refill(t: number): void {
+    if (this.#taken === 0 || t >= this.#due(this.#taken + this.limit)) {
+      this.#anchor = t;
+      this.#taken = 0;
     }
   }
 
   /** The time token n since the anchor is due. */
-  private due(n: number): number {
-    return n <= this.limit ? this.anchor : this.anchor + ((n - this.limit) * this.interval) / this.limit;
+  #due(n: number): number {
+    return n <= this.limit ? this.#anchor : this.#anchor + ((n - this.limit) * this.interval) / this.limit;
   }
 
-  private tryTake(t: number): boolean {
-    this.refill(t);
-    if (t < this.due(this.taken + 1)) return false;
-    this.taken++;
+  #tryTake(t: number): boolean {
+    this.#refill(t);
+    if (t < this.#due(this.#taken + 1)) return false;
+    this.#taken++;
     return true;
   }
 
   /** Hands due tokens to waiters in order, then sleeps until the next one is due. */
-  private drain(): void {
+  #drain(): void {
     const t = now();
     let waiter: Waiter | undefined;
-    while ((waiter = this.waiting.peek()) !== undefined && this.tryTake(t)) {
-      this.waiting.shift();
+    while ((waiter = this.#waiting.peek()) !== undefined && this.#tryTake(t)) {
+      this.#waiting.shift();
       waiter.detach();
       let pending: Promise<unknown>;
       try {
@@ -157,24 +158,24 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
       waiter.resolve(pending);
     }
     // A waiter's fn may itself have queued a call (and armed the timer) while it ran.
-    if (this.waiting.size > 0 && this.timer === undefined) this.arm(t);
+    if (this.#waiting.size > 0 && this.#timer === undefined) this.#arm(t);
   }
 
   /** One timer, for the head of the queue. */
-  private arm(t: number): void {
+  #arm(t: number): void {
     // Rounded up: a timer that fires a fraction early would find no token.
-    this.timer = startTimer(this.wake, Math.max(0, Math.ceil(this.due(this.taken + 1) - t)));
+    this.#timer = startTimer(this.#wake, Math.max(0, Math.ceil(this.#due(this.#taken + 1) - t)));
   }
 
   /** @internal The waiter's signal aborted while it was queued. */
   abandon(waiter: Waiter): void {
-    if (!this.waiting.remove(waiter)) return;
+    if (!this.#waiting.remove(waiter)) return;
     const reason = waiter.reason;
     waiter.detach();
     // The head's token is due when it was: the timer stays, unless nobody is left.
-    if (this.waiting.size === 0 && this.timer !== undefined) {
-      stopTimer(this.timer);
-      this.timer = undefined;
+    if (this.#waiting.size === 0 && this.#timer !== undefined) {
+      stopTimer(this.#timer);
+      this.#timer = undefined;
     }
     waiter.reject(reason);
   }

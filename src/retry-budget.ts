@@ -65,76 +65,77 @@ export class RetryBudget implements RetryBudgetLike {
   readonly minRetriesPerSecond: number;
   /** The window in ms. */
   readonly window: number;
-  private readonly floor: number;
-  private readonly width: number;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #floor: number;
+  readonly #width: number;
   // Ring of per-bucket counts; `index` is the absolute bucket number (time / width) last written.
-  private readonly firsts = new Float64Array(BUCKETS);
-  private readonly spent = new Float64Array(BUCKETS);
-  private readonly denied = new Float64Array(BUCKETS);
-  private index = -Infinity;
-  private firstTotal = 0;
-  private spentTotal = 0;
-  private deniedTotal = 0;
+  readonly #firsts = new Float64Array(BUCKETS);
+  readonly #spent = new Float64Array(BUCKETS);
+  readonly #denied = new Float64Array(BUCKETS);
+  #index = -Infinity;
+  #firstTotal = 0;
+  #spentTotal = 0;
+  #deniedTotal = 0;
 
   constructor(options?: RetryBudgetOptions) {
     const o = objectOptions<RetryBudgetOptions>(OWNER, options);
     this.ratio = numberOption(OWNER, 'ratio', o.ratio, 0.2);
     this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
     this.window = numberOption(OWNER, 'window', o.window, 10_000, { above: true });
-    this.floor = (this.minRetriesPerSecond * this.window) / 1000;
-    this.width = this.window / BUCKETS;
+    this.#floor = (this.minRetriesPerSecond * this.window) / 1000;
+    this.#width = this.window / BUCKETS;
   }
 
   /** Counts a first attempt. Never refused. */
   onFirstAttempt(): void {
-    const at = this.advance();
-    this.firsts[at]! += 1;
-    this.firstTotal += 1;
+    const at = this.#advance();
+    this.#firsts[at]! += 1;
+    this.#firstTotal += 1;
   }
 
   /** Spends one retry if the budget allows it; `false` means do not retry. */
   tryRetry(): boolean {
-    const at = this.advance();
-    if (this.spentTotal < this.ratio * this.firstTotal + this.floor) {
-      this.spent[at]! += 1;
-      this.spentTotal += 1;
+    const at = this.#advance();
+    if (this.#spentTotal < this.ratio * this.#firstTotal + this.#floor) {
+      this.#spent[at]! += 1;
+      this.#spentTotal += 1;
       return true;
     }
-    this.denied[at]! += 1;
-    this.deniedTotal += 1;
+    this.#denied[at]! += 1;
+    this.#deniedTotal += 1;
     return false;
   }
 
   /** The counts over the current window, e.g. for a metrics gauge. */
   stats(): RetryBudgetStats {
-    this.advance();
+    this.#advance();
     return {
-      firstAttempts: this.firstTotal,
-      retries: this.spentTotal,
-      refused: this.deniedTotal,
-      available: Math.max(0, Math.ceil(this.ratio * this.firstTotal + this.floor - this.spentTotal)),
+      firstAttempts: this.#firstTotal,
+      retries: this.#spentTotal,
+      refused: this.#deniedTotal,
+      available: Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
     };
   }
 
   /** Expires the buckets that slid out of the window since the last call; returns the current slot. */
-  private advance(): number {
-    const index = Math.floor(now() / this.width);
-    if (index !== this.index) {
+  #advance(): number {
+    const index = Math.floor(now() / this.#width);
+    if (index !== this.#index) {
       // Clear the slots of the buckets skipped since the last call, counting back
       // from the current one: at most BUCKETS, however long the budget sat idle
       // (a clock that went back, e.g. a test switching timers, clears them all).
-      const gap = index - this.index;
+      const gap = index - this.#index;
       const stale = gap > 0 && gap < BUCKETS ? gap : BUCKETS;
       for (let i = 0; i < stale; i++) {
         const slot = (((index - i) % BUCKETS) + BUCKETS) % BUCKETS;
-        this.firstTotal -= this.firsts[slot]!;
-        this.spentTotal -= this.spent[slot]!;
-        this.deniedTotal -= this.denied[slot]!;
-        this.firsts[slot] = 0;
-        this.spent[slot] = 0;
-        this.denied[slot] = 0;
+        this.#firstTotal -= this.#firsts[slot]!;
+        this.#spentTotal -= this.#spent[slot]!;
+        this.#deniedTotal -= this.#denied[slot]!;
+        this.#firsts[slot] = 0;
+        this.#spent[slot] = 0;
+        this.#denied[slot] = 0;
       }
-      this.index = index;
+      this.#index = index;
     }
     return ((index % BUCKETS) + BUCKETS) % BUCKETS;
   }

@@ -38,24 +38,25 @@ export class CountWindow implements CallWindow {
   failures = 0;
   slow = 0;
   rejections = 0;
-  private readonly ring: Uint8Array;
-  private head = 0;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #ring: Uint8Array;
+  #head = 0;
 
   constructor(readonly size: number) {
-    this.ring = new Uint8Array(size);
+    this.#ring = new Uint8Array(size);
   }
 
   record(outcome: number): void {
-    const ring = this.ring;
+    const ring = this.#ring;
     if (this.calls === ring.length) {
-      const old = ring[this.head]!;
+      const old = ring[this.#head]!;
       this.failures -= old & FAILED;
       this.slow -= old >> 1;
     } else this.calls++;
-    ring[this.head] = outcome;
+    ring[this.#head] = outcome;
     this.failures += outcome & FAILED;
     this.slow += outcome >> 1;
-    if (++this.head === ring.length) this.head = 0;
+    if (++this.#head === ring.length) this.#head = 0;
   }
 
   reject(): void {
@@ -65,13 +66,13 @@ export class CountWindow implements CallWindow {
   refresh(): void {}
 
   clear(): void {
-    this.calls = this.failures = this.slow = this.rejections = this.head = 0;
+    this.calls = this.failures = this.slow = this.rejections = this.#head = 0;
   }
 
   save(): WindowSnapshot {
     let outcomes = '';
-    const size = this.ring.length;
-    for (let i = this.calls; i > 0; i--) outcomes += String(this.ring[(this.head - i + size) % size]);
+    const size = this.#ring.length;
+    for (let i = this.calls; i > 0; i--) outcomes += String(this.#ring[(this.#head - i + size) % size]);
     return { kind: 'count', outcomes, rejections: this.rejections };
   }
 
@@ -96,28 +97,29 @@ export class TimeWindow implements CallWindow {
   failures = 0;
   slow = 0;
   rejections = 0;
-  private readonly width: number;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #width: number;
   // Per bucket: calls, failures, slow, rejections at [4i .. 4i+3].
-  private readonly counts = new Float64Array(BUCKETS * 4);
+  readonly #counts = new Float64Array(BUCKETS * 4);
   /** Bucket number (time / width) of the newest bucket. */
-  private epoch: number;
+  #epoch: number;
 
   constructor(
     readonly duration: number,
     t: number,
   ) {
-    this.width = duration / BUCKETS;
-    this.epoch = Math.floor(t / this.width);
+    this.#width = duration / BUCKETS;
+    this.#epoch = Math.floor(t / this.#width);
   }
 
   record(outcome: number, t: number): void {
     this.refresh(t);
-    const at = (this.epoch % BUCKETS) * 4;
+    const at = (this.#epoch % BUCKETS) * 4;
     const failed = outcome & FAILED;
     const slow = outcome >> 1;
-    this.counts[at]!++;
-    this.counts[at + 1]! += failed;
-    this.counts[at + 2]! += slow;
+    this.#counts[at]!++;
+    this.#counts[at + 1]! += failed;
+    this.#counts[at + 2]! += slow;
     this.calls++;
     this.failures += failed;
     this.slow += slow;
@@ -125,34 +127,34 @@ export class TimeWindow implements CallWindow {
 
   reject(t: number): void {
     this.refresh(t);
-    this.counts[(this.epoch % BUCKETS) * 4 + 3]!++;
+    this.#counts[(this.#epoch % BUCKETS) * 4 + 3]!++;
     this.rejections++;
   }
 
   refresh(t: number): void {
-    const epoch = Math.floor(t / this.width);
-    if (epoch <= this.epoch) return;
+    const epoch = Math.floor(t / this.#width);
+    if (epoch <= this.#epoch) return;
     // Clears at most BUCKETS buckets, however long the clock was idle.
-    const stale = Math.min(epoch - this.epoch, BUCKETS);
-    for (let k = 1; k <= stale; k++) this.drop(((this.epoch + k) % BUCKETS) * 4);
-    this.epoch = epoch;
+    const stale = Math.min(epoch - this.#epoch, BUCKETS);
+    for (let k = 1; k <= stale; k++) this.drop(((this.#epoch + k) % BUCKETS) * 4);
+    this.#epoch = epoch;
   }
 
   clear(): void {
-    this.counts.fill(0);
+    this.#counts.fill(0);
     this.calls = this.failures = this.slow = this.rejections = 0;
   }
 
   save(t: number): WindowSnapshot {
     this.refresh(t);
     const buckets: [number, number, number, number, number][] = [];
-    const into = t - this.epoch * this.width;
+    const into = t - this.#epoch * this.#width;
     for (let k = BUCKETS - 1; k >= 0; k--) {
-      const at = (((this.epoch - k) % BUCKETS) + BUCKETS) % BUCKETS * 4;
-      const c = this.counts;
+      const at = (((this.#epoch - k) % BUCKETS) + BUCKETS) % BUCKETS * 4;
+      const c = this.#counts;
       if (c[at] === 0 && c[at + 3] === 0) continue;
       // Age of the bucket's middle, so a restore lands it in the same place.
-      buckets.push([into + (k - 0.5) * this.width, c[at]!, c[at + 1]!, c[at + 2]!, c[at + 3]!]);
+      buckets.push([into + (k - 0.5) * this.#width, c[at]!, c[at + 1]!, c[at + 2]!, c[at + 3]!]);
     }
     return { kind: 'time', buckets };
   }
@@ -161,13 +163,13 @@ export class TimeWindow implements CallWindow {
     if (snapshot.kind !== 'time') return;
     this.refresh(t);
     for (const [age, calls, failures, slow, rejections] of snapshot.buckets) {
-      const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.width);
-      if (epoch <= this.epoch - BUCKETS) continue;
+      const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.#width);
+      if (epoch <= this.#epoch - BUCKETS) continue;
       const at = ((epoch % BUCKETS) + BUCKETS) % BUCKETS * 4;
-      this.counts[at]! += calls;
-      this.counts[at + 1]! += failures;
-      this.counts[at + 2]! += slow;
-      this.counts[at + 3]! += rejections;
+      this.#counts[at]! += calls;
+      this.#counts[at + 1]! += failures;
+      this.#counts[at + 2]! += slow;
+      this.#counts[at + 3]! += rejections;
       this.calls += calls;
       this.failures += failures;
       this.slow += slow;
@@ -176,7 +178,7 @@ export class TimeWindow implements CallWindow {
   }
 
   private drop(at: number): void {
-    const c = this.counts;
+    const c = this.#counts;
     this.calls -= c[at]!;
     this.failures -= c[at + 1]!;
     this.slow -= c[at + 2]!;
