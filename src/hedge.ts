@@ -114,141 +114,148 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
 
 /** One hedged call: its attempts, the timer to the next one, and how it ends. */
 class Race {
-  private readonly attempts: Ctx[] = [];
-  private readonly running: boolean[] = [];
-  private timer: TimerHandle = undefined;
-  private timerDelay = 0;
-  private pending = 0;
-  private done = false;
-  private stopped = false; // no more hedges: the budget refused, or they ran out
-  private listening = false;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #attempts: Ctx[] = [];
+  readonly #running: boolean[] = [];
+  #timer: TimerHandle = undefined;
+  #timerDelay = 0;
+  #pending = 0;
+  #done = false;
+  #stopped = false; // no more hedges: the budget refused, or they ran out
+  #listening = false;
 
-  constructor(
-    private readonly policy: HedgePolicy,
-    private readonly ctx: Ctx,
-    private readonly next: Next,
-    private readonly resolve: (value: unknown) => void,
-    private readonly reject: (error: unknown) => void,
-  ) {}
+  readonly #policy: HedgePolicy;
+  readonly #ctx: Ctx;
+  readonly #next: Next;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(policy: HedgePolicy, ctx: Ctx, next: Next, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+    this.#policy = policy;
+    this.#ctx = ctx;
+    this.#next = next;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
 
   begin(): void {
     // Only a call that can be aborted needs a listener: the caller's abort
     // must stop the delay timer and end the race at once.
     // ctx.listen, not ctx.signal: hearing the abort needs no AbortController.
-    if (this.ctx.scope !== undefined || this.ctx.callerSignal !== undefined) {
-      this.ctx.listen(this);
-      this.listening = true;
+    if (this.#ctx.scope !== undefined || this.#ctx.callerSignal !== undefined) {
+      this.#ctx.listen(this);
+      this.#listening = true;
     }
-    this.launch(0);
+    this.#launch(0);
   }
 
   /** Starts the next attempt, then schedules the one after it (or starts it now when its delay is 0). */
-  private launch(delay: number): void {
+  #launch(delay: number): void {
     for (;;) {
-      const n = this.attempts.length + 1;
-      const attempt = fork(this.ctx).withAttempt(n);
-      const i = this.attempts.push(attempt) - 1;
-      this.running.push(true);
-      this.pending++;
-      if (n > 1) this.policy.emitHedge(n, delay);
-      this.next(attempt).then(
-        (value) => this.settle(i, { value }),
-        (error: unknown) => this.settle(i, { error }),
+      const n = this.#attempts.length + 1;
+      const attempt = fork(this.#ctx).withAttempt(n);
+      const i = this.#attempts.push(attempt) - 1;
+      this.#running.push(true);
+      this.#pending++;
+      if (n > 1) this.#policy.emitHedge(n, delay);
+      this.#next(attempt).then(
+        (value) => this.#settle(i, { value }),
+        (error: unknown) => this.#settle(i, { error }),
       );
-      if (this.done) return; // cannot settle synchronously, but an abort listener may have run
-      if (n > this.policy.maxHedges) {
-        this.stopped = true;
+      if (this.#done) return; // cannot settle synchronously, but an abort listener may have run
+      if (n > this.#policy.maxHedges) {
+        this.#stopped = true;
         return;
       }
       try {
-        delay = this.policy.delayOf(n);
+        delay = this.#policy.delayOf(n);
       } catch (error) {
-        return this.finishWith({ error });
+        return this.#finishWith({ error });
       }
       if (delay > 0) {
-        this.timerDelay = delay;
-        this.timer = startTimer(() => this.onTimer(), delay);
+        this.#timerDelay = delay;
+        this.#timer = startTimer(() => this.#onTimer(), delay);
         return;
       }
-      if (!this.mayHedge()) return;
+      if (!this.#mayHedge()) return;
     }
   }
 
-  private onTimer(): void {
-    this.timer = undefined;
-    if (!this.done && this.mayHedge()) this.launch(this.timerDelay);
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (!this.#done && this.#mayHedge()) this.#launch(this.#timerDelay);
   }
 
   /** Whether another attempt may start now; asks the budget, which counts it when it says yes. */
-  private mayHedge(): boolean {
-    if (this.stopped || this.ctx.aborted) return false;
-    if (this.policy.budget === undefined) return true;
+  #mayHedge(): boolean {
+    if (this.#stopped || this.#ctx.aborted) return false;
+    if (this.#policy.budget === undefined) return true;
     let allowed: boolean;
     try {
-      allowed = this.policy.budget.tryRetry();
+      allowed = this.#policy.budget.tryRetry();
     } catch (error) {
-      this.finishWith({ error }); // a custom budget that throws fails the call (this may run in a timer)
+      this.#finishWith({ error }); // a custom budget that throws fails the call (this may run in a timer)
       return false;
     }
-    if (!allowed) this.stopped = true;
+    if (!allowed) this.#stopped = true;
     return allowed;
   }
 
-  private settle(i: number, outcome: Outcome): void {
-    if (this.done) return; // a loser's late answer: dropped (its scope was aborted and released)
-    this.running[i] = false;
-    this.pending--;
-    this.attempts[i]!.scope!.release();
+  #settle(i: number, outcome: Outcome): void {
+    if (this.#done) return; // a loser's late answer: dropped (its scope was aborted and released)
+    this.#running[i] = false;
+    this.#pending--;
+    this.#attempts[i]!.scope!.release();
     let failed: boolean;
     try {
-      failed = this.failed(outcome);
+      failed = this.#failed(outcome);
     } catch (error) {
-      return this.finishWith({ error }); // a throwing handle/handleResult fails the call, never hangs it
+      return this.#finishWith({ error }); // a throwing handle/handleResult fails the call, never hangs it
     }
-    if (!failed) return this.finishWith(outcome);
+    if (!failed) return this.#finishWith(outcome);
     // Polly's rule: a failure does not wait out the delay; the next hedge starts
     // now. (Without a timer and not stopped, the delay is Infinity: hedge on failure only.)
-    if (this.timer !== undefined) {
-      stopTimer(this.timer);
-      this.timer = undefined;
+    if (this.#timer !== undefined) {
+      stopTimer(this.#timer);
+      this.#timer = undefined;
     }
-    if (this.mayHedge()) return this.launch(0);
-    if (this.pending === 0) this.finishWith(outcome);
+    if (this.#mayHedge()) return this.#launch(0);
+    if (this.#pending === 0) this.#finishWith(outcome);
   }
 
-  private failed(outcome: Outcome): boolean {
-    const p = this.policy;
-    if ('error' in outcome) return !this.ctx.aborted && (p.handle === undefined || p.handle(outcome.error));
+  #failed(outcome: Outcome): boolean {
+    const p = this.#policy;
+    if ('error' in outcome) return !this.#ctx.aborted && (p.handle === undefined || p.handle(outcome.error));
     return p.handleResult !== undefined && p.handleResult(outcome.value);
   }
 
   /** The caller (or an enclosing policy) aborted: stop hedging and reject with its reason at once. */
   handleEvent(): void {
-    if (this.done) return;
-    const reason = this.ctx.reason;
+    if (this.#done) return;
+    const reason = this.#ctx.reason;
     // The attempts are aborted with the caller's reason, not as losers.
-    this.finishWith({ error: reason }, reason);
+    this.#finishWith({ error: reason }, reason);
   }
 
-  private finishWith(outcome: Outcome, abortReason?: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.timer !== undefined) stopTimer(this.timer);
-    this.timer = undefined;
-    if (this.listening) this.ctx.unlisten(this);
-    this.listening = false;
+  #finishWith(outcome: Outcome, abortReason?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer !== undefined) stopTimer(this.#timer);
+    this.#timer = undefined;
+    if (this.#listening) this.#ctx.unlisten(this);
+    this.#listening = false;
     let lost = abortReason;
-    for (let i = 0; i < this.attempts.length; i++) {
-      if (!this.running[i]) continue;
-      this.running[i] = false;
-      const scope = this.attempts[i]!.scope!;
+    for (let i = 0; i < this.#attempts.length; i++) {
+      if (!this.#running[i]) continue;
+      this.#running[i] = false;
+      const scope = this.#attempts[i]!.scope!;
       // Built only when a loser is still running.
       lost ??= new DOMException('Another hedged attempt answered first', 'AbortError');
       scope.abort(lost);
       scope.release();
     }
-    if ('error' in outcome) this.reject(outcome.error);
-    else this.resolve(outcome.value);
+    if ('error' in outcome) this.#reject(outcome.error);
+    else this.#resolve(outcome.value);
   }
 }
 

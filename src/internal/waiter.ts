@@ -20,24 +20,27 @@ export class Waiter implements Linked<Waiter> {
   timer: TimerHandle = undefined;
   /** Settles the call's promise; given a promise, the call follows it. */
   resolve!: (value: unknown) => void;
-  private listening = false;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  #listening = false;
+  readonly #host: WaitHost;
 
   constructor(
-    private readonly host: WaitHost,
+    host: WaitHost,
     readonly ctx: Ctx,
     readonly stage: Next,
   ) {
+    this.#host = host;
     // Without a caller signal or an enclosing scope nothing can abort the call.
     // ctx.listen, not ctx.signal: hearing an abort needs no AbortController.
     if (ctx.scope !== undefined || ctx.callerSignal !== undefined) {
       ctx.listen(this);
-      this.listening = true;
+      this.#listening = true;
     }
   }
 
   /** @internal The call's signal aborted while queued. (An object listener needs no closure.) */
   handleEvent(): void {
-    this.host.abandon(this);
+    this.#host.abandon(this);
   }
 
   /**
@@ -63,9 +66,9 @@ export class Waiter implements Linked<Waiter> {
 
   /** Leaving the queue: drop the abort listener and the timer. */
   detach(): void {
-    if (this.listening) {
+    if (this.#listening) {
       this.ctx.unlisten(this);
-      this.listening = false;
+      this.#listening = false;
     }
     if (this.timer !== undefined) {
       stopTimer(this.timer);
