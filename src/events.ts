@@ -38,10 +38,11 @@ export class Emitter<E extends object> {
     return () => {
       if (!active) return;
       active = false;
-      const list = this.listeners[event] ?? [];
-      const at = list.indexOf(listener);
+      // A fresh copy again: an emit in progress keeps the array it started with.
+      const rest = [...(this.listeners[event] ?? [])];
+      const at = rest.indexOf(listener);
       if (at < 0) return;
-      const rest = [...list.slice(0, at), ...list.slice(at + 1)];
+      rest.splice(at, 1);
       if (rest.length === 0) delete this.listeners[event];
       else this.listeners[event] = rest;
     };
