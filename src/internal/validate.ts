@@ -35,8 +35,9 @@ export function numberOption(owner: string, name: string, value: unknown, fallba
     value <= max &&
     (value === Infinity ? infinite === true : Number.isFinite(value) && (!integer || Number.isInteger(value)));
   if (!ok) {
-    const range = `${above ? '>' : '>='} ${min}${max === Infinity ? '' : ` and <= ${max}`}`;
-    invalid(owner, name, `${integer ? 'an integer' : 'a number'} ${range}${infinite ? ' (or Infinity)' : ' and finite'}`, value, RangeError);
+    // Interval notation, e.g. "an integer in [1, Infinity]", "a number in (0, 1]", "a number in [0, Infinity)".
+    const range = `${above || min === -Infinity ? '(' : '['}${min}, ${max}${max === Infinity && !infinite ? ')' : ']'}`;
+    invalid(owner, name, `${integer ? 'an integer' : 'a number'} in ${range}`, value, RangeError);
   }
   return value;
 }
