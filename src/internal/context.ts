@@ -20,9 +20,12 @@ export interface AbortListener {
  */
 class Hub {
   readonly listeners = new Set<AbortListener>();
-  constructor(private readonly signal: AbortSignal) {}
+  readonly #signal: AbortSignal; // #private: a minified name
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+  }
   handleEvent(): void {
-    hubs.delete(this.signal);
+    hubs.delete(this.#signal);
     const listeners = [...this.listeners];
     this.listeners.clear();
     for (const listener of listeners) listener.handleEvent();
@@ -58,42 +61,46 @@ export function unwatch(signal: AbortSignal, listener: AbortListener): void {
  * to hear an abort (a delay, a queue) `listen` without creating a controller.
  */
 export class Scope {
-  private controller: AbortController | undefined = undefined;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  #controller: AbortController | undefined = undefined;
   // What this scope listens on: the parent's or the caller's signal, or (with
   // no controller) the parent scope itself.
-  private upstream: AbortSignal | Scope | undefined = undefined;
-  private listeners: AbortListener[] | undefined = undefined;
-  private aborted = false;
-  private released = false;
-  private abortReason: unknown = undefined;
+  #upstream: AbortSignal | Scope | undefined = undefined;
+  #listeners: AbortListener[] | undefined = undefined;
+  #aborted = false;
+  #released = false;
+  #abortReason: unknown = undefined;
 
-  constructor(
-    private readonly parent: Scope | undefined,
-    private readonly callerSignal: AbortSignal | undefined,
-  ) {}
+  readonly #parent: Scope | undefined;
+  readonly #callerSignal: AbortSignal | undefined;
+
+  constructor(parent: Scope | undefined, callerSignal: AbortSignal | undefined) {
+    this.#parent = parent;
+    this.#callerSignal = callerSignal;
+  }
 
   isAborted(): boolean {
-    if (this.aborted) return true;
-    if (this.parent !== undefined) return this.parent.isAborted();
-    return this.callerSignal !== undefined && this.callerSignal.aborted;
+    if (this.#aborted) return true;
+    if (this.#parent !== undefined) return this.#parent.isAborted();
+    return this.#callerSignal !== undefined && this.#callerSignal.aborted;
   }
 
   reason(): unknown {
-    if (this.aborted) return this.abortReason;
-    return this.parent !== undefined ? this.parent.reason() : this.callerSignal?.reason;
+    if (this.#aborted) return this.#abortReason;
+    return this.#parent !== undefined ? this.#parent.reason() : this.#callerSignal?.reason;
   }
 
   get signal(): AbortSignal {
-    if (this.controller !== undefined) return this.controller.signal;
-    const controller = (this.controller = new AbortController());
-    if (this.aborted) {
-      controller.abort(this.abortReason);
-    } else if (!this.released && this.upstream === undefined) {
-      const up = this.parent !== undefined ? this.parent.signal : this.callerSignal;
+    if (this.#controller !== undefined) return this.#controller.signal;
+    const controller = (this.#controller = new AbortController());
+    if (this.#aborted) {
+      controller.abort(this.#abortReason);
+    } else if (!this.#released && this.#upstream === undefined) {
+      const up = this.#parent !== undefined ? this.#parent.signal : this.#callerSignal;
       if (up !== undefined) {
         if (up.aborted) this.abort(up.reason);
         else {
-          this.upstream = up;
+          this.#upstream = up;
           watch(up, this);
         }
       }
@@ -106,53 +113,53 @@ export class Scope {
    * AbortController. Only while the scope is not aborted; undo with `unlisten`.
    */
   listen(listener: AbortListener): void {
-    (this.listeners ??= []).push(listener);
-    if (this.upstream !== undefined || this.released) return;
-    if (this.parent !== undefined) {
-      this.upstream = this.parent;
-      this.parent.listen(this);
-    } else if (this.callerSignal !== undefined) {
-      this.upstream = this.callerSignal;
-      watch(this.callerSignal, this);
+    (this.#listeners ??= []).push(listener);
+    if (this.#upstream !== undefined || this.#released) return;
+    if (this.#parent !== undefined) {
+      this.#upstream = this.#parent;
+      this.#parent.listen(this);
+    } else if (this.#callerSignal !== undefined) {
+      this.#upstream = this.#callerSignal;
+      watch(this.#callerSignal, this);
     }
   }
 
   unlisten(listener: AbortListener): void {
-    const list = this.listeners;
+    const list = this.#listeners;
     if (list === undefined) return;
     const at = list.indexOf(listener);
     if (at >= 0) list.splice(at, 1);
     // Nobody left to tell and no signal handed out: stop listening upstream.
-    if (list.length === 0 && this.controller === undefined) this.unlink();
+    if (list.length === 0 && this.#controller === undefined) this.#unlink();
   }
 
   /** Aborts this scope (and so every scope inside it) with `reason`. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortReason = reason;
-    this.unlink();
-    this.controller?.abort(reason);
-    const list = this.listeners;
-    this.listeners = undefined;
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#unlink();
+    this.#controller?.abort(reason);
+    const list = this.#listeners;
+    this.#listeners = undefined;
     if (list !== undefined) for (const listener of list) listener.handleEvent();
   }
 
   /** The owner is done: stop listening upstream. The signal is left as it is (a body may still stream). */
   release(): void {
-    this.released = true;
-    this.unlink();
+    this.#released = true;
+    this.#unlink();
   }
 
   /** @internal Upstream aborted. (An object listener needs no closure.) */
   handleEvent(): void {
-    this.abort(this.parent !== undefined ? this.parent.reason() : this.callerSignal?.reason);
+    this.abort(this.#parent !== undefined ? this.#parent.reason() : this.#callerSignal?.reason);
   }
 
-  private unlink(): void {
-    const up = this.upstream;
+  #unlink(): void {
+    const up = this.#upstream;
     if (up === undefined) return;
-    this.upstream = undefined;
+    this.#upstream = undefined;
     if (up instanceof Scope) up.unlisten(this);
     else unwatch(up, this);
   }
@@ -164,7 +171,7 @@ export class Scope {
  * pass it on as it is.
  */
 export class Ctx implements PolicyContext {
-  private own: AbortSignal | undefined = undefined;
+  #own: AbortSignal | undefined = undefined; // #private: a minified name
 
   constructor(
     /** @internal */ readonly fn: Fn,
@@ -178,7 +185,7 @@ export class Ctx implements PolicyContext {
     if (this.callerSignal !== undefined) return this.callerSignal;
     // Nothing can abort this call: a fresh signal, never shared, so listeners
     // that user code forgets to remove cannot pile up on it.
-    return (this.own ??= new AbortController().signal);
+    return (this.#own ??= new AbortController().signal);
   }
 
   /** Whether the caller or an enclosing policy has given up on this call. */
