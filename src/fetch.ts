@@ -58,15 +58,18 @@ function discard(response: Response): void {
 }
 
 /**
- * Each attempt's signal: `ctx.signal` and the caller's own. Built-in policies
- * already chain the caller's signal into `ctx.signal` while the call runs; the
- * caller's is added for a user's own policy that drops it, and so that aborting
- * it still stops a body that streams after the call resolved. `undefined` when
- * nothing can abort the attempt: reading `ctx.signal` would build an
- * AbortController (several µs) for nothing.
+ * Each attempt's signal: `ctx.signal`, which built-in policies chain to the
+ * caller's signal while the call runs. Only a user's own policy, which may
+ * hand over a signal of its own, gets the caller's added with
+ * `AbortSignal.any` — per call that would grow the heap of a long-lived
+ * caller signal on Node 20 and 22. `undefined` when nothing can abort the
+ * attempt: reading `ctx.signal` would build an AbortController for nothing.
  */
 function attemptSignal(ctx: PolicyContext, caller: AbortSignal | undefined): AbortSignal | undefined {
-  if (ctx instanceof Ctx && ctx.scope === undefined && ctx.callerSignal === undefined) return undefined;
+  if (ctx instanceof Ctx) {
+    if (ctx.scope === undefined && ctx.callerSignal === undefined) return undefined;
+    if (ctx.callerSignal === caller) return ctx.signal;
+  }
   const signal = ctx.signal;
   if (caller === undefined || signal === caller || typeof AbortSignal.any !== 'function') return signal;
   return AbortSignal.any([signal, caller]);
@@ -88,7 +91,7 @@ interface Config {
  * the contract's defaults around a per-attempt `withTimeout(options.timeout)`),
  * and each attempt's fetch gets `ctx.signal` together with the caller's `init.signal`.
  *
- * - 408, 429, 500, 502, 503, 504 (and 413 with `Retry-After`) and network errors
+ * - 408, 429, every 5xx (and 413 with `Retry-After`) and network errors
  *   are failures inside the policy, thrown as {@link HttpStatusError}; when the
  *   policy gives up, the caller gets that last `Response`, as plain fetch would.
  *   Other statuses (404 …) are answers.
@@ -221,7 +224,9 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
 function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, signal: AbortSignal | undefined): Promise<Response> {
   const options = signal === undefined ? init : init === undefined ? { signal } : { ...init, signal };
   // Looked up per call, not at creation: a test or a polyfill may replace globalThis.fetch later.
-  return config.fetch !== undefined ? config.fetch(input, options) : globalThis.fetch(input, options);
+  // Called as a plain function: a browser's fetch throws "Illegal invocation" when `this` is not the global.
+  const fetch = config.fetch ?? globalThis.fetch;
+  return fetch(input, options);
 }
 
 /** The response a rejection stands for: an HttpStatusError's (by name, so another copy's counts), or a repeat's outcome. */

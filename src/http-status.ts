@@ -18,7 +18,7 @@ export interface HttpStatusErrorOptions {
 
 /**
  * Thrown inside the policy by `resilientFetch` for a response that is a
- * failure (408, 429, 500, 502, 503, 504, or 413 with `Retry-After`), so a retry
+ * failure (408, 429, any 5xx, or 413 with `Retry-After`), so a retry
  * retries it, a breaker counts it and a fallback replaces it. If the policy
  * gives up with it, the caller receives `response` instead, as plain fetch would.
  *
@@ -50,8 +50,8 @@ export class HttpStatusError extends ResilienceError {
 }
 
 /**
- * Whether `value` is a `Response` whose status is a failure: 408, 429, 500,
- * 502, 503, 504, or 413 with `Retry-After`. `resilientFetch` returns such
+ * Whether `value` is a `Response` whose status is a failure: 408, 429, any
+ * 5xx, or 413 with `Retry-After`. `resilientFetch` returns such
  * a response as an answer (not a failure) when it must not be retried — a POST,
  * or a `Retry-After` beyond `maxRetryAfter`; give this to a breaker's or a
  * fallback's `handleResult` to count or replace those too.
@@ -72,9 +72,6 @@ export function isFailureResponse(value: unknown): boolean {
 export function failed(response: Response): boolean {
   const status = response.status;
   if (status < 408) return false; // the happy path: one comparison
-  switch (status) {
-    case 408: case 429: case 500: case 502: case 503: case 504: return true;
-    case 413: return response.headers.has('retry-after');
-    default: return false;
-  }
+  if (status >= 500) return status < 600; // every 5xx, as the contract says
+  return status === 408 || status === 429 || (status === 413 && response.headers.has('retry-after'));
 }

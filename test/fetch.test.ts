@@ -56,7 +56,7 @@ describe('resilientFetch: statuses', () => {
     expect(server.count(p)).toBe(3);
   });
 
-  it.each([408, 429, 500, 502, 503, 504])('retries a %i without any handleResult', async (status) => {
+  it.each([408, 429, 500, 501, 502, 503, 504, 505, 507, 511, 599])('retries a %i without any handleResult', async (status) => {
     const p = path(`s${status}`);
     server.script(p, { status }, { status: 200 });
     const { retry, errors } = fastRetry();
@@ -428,11 +428,11 @@ describe('resilientFetch: timeouts and aborts', () => {
     expect(server.count(p)).toBe(1);
   });
 
-  it("still lets the caller's signal stop a body that streams after the call resolved", async () => {
+  it("still lets the caller's signal stop a body that streams after the call resolved, with no timeout in the pipeline", async () => {
     const p = path('slow-body-abort');
     server.script(p, { stream: ['a', 'b', 'c', 'd', 'e'], interval: 20 });
     const controller = new AbortController();
-    const res = await resilientFetch(wrap(fastRetry().retry, withTimeout(1_000)))(url(p), { signal: controller.signal });
+    const res = await resilientFetch(fastRetry().retry)(url(p), { signal: controller.signal });
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort(new Error('enough'));
@@ -490,6 +490,20 @@ describe('resilientFetch: defaults and options', () => {
       globalThis.fetch = original;
     }
     expect(calls).toEqual(['global', 'own']);
+  });
+
+  it('calls options.fetch as a plain function, as a browser’s fetch requires (no `this` of its own)', async () => {
+    const p = path('this-binding');
+    server.script(p, { status: 200 });
+    const thisValues: unknown[] = [];
+    const strictFetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+      thisValues.push(this);
+      if (this !== undefined && this !== globalThis) return Promise.reject(new TypeError('Illegal invocation'));
+      return fetch(input, init);
+    };
+    const res = await resilientFetch(fastRetry().retry, { fetch: strictFetch })(url(p));
+    expect(res.status).toBe(200);
+    expect(thisValues).toEqual([undefined]);
   });
 
   it("accepts a user's own policy object and still passes the caller's signal to fetch", async () => {
