@@ -4,6 +4,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { CircuitBreakerEvents } from './circuit-breaker.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 import { wrap } from './policy.js';
+import { hedge } from './hedge.js';
 import { withTimeout } from './timeout.js';
 
 const ok = (): string => 'ok';
@@ -503,7 +504,7 @@ describe('CircuitBreaker handle and handleResult', () => {
     expect(failures).toEqual([{ duration: 0, value: 503 }, { duration: 0, value: 503 }]);
   });
 
-  it('never counts the caller\'s own abort, nor an enclosing timeout\'s', async () => {
+  it('never counts the caller\'s own abort, nor a hedge that lost; an enclosing timeout\'s abort is a failure', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1 });
     const hang = ({ signal }: { signal: AbortSignal }): Promise<never> =>
       new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
@@ -512,12 +513,23 @@ describe('CircuitBreaker handle and handleResult', () => {
     controller.abort(new Error('caller gave up'));
     await call.promise;
     expect(call.state().status).toBe('rejected');
+    // Two hedged attempts: the second answers, the first is aborted as the loser.
+    let n = 0;
+    const race = settle(wrap(hedge({ delay: 10 }), breaker).execute((ctx) => (++n === 1 ? hang(ctx) : 'fast')));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(race.state()).toEqual({ status: 'fulfilled', value: 'fast' });
+    expect(breaker.stats()).toMatchObject({ state: 'closed', failures: 0 });
+    // A call too slow for a timeout around the breaker has failed: it counts.
     const timedOut = settle(wrap(withTimeout(50), breaker).execute(hang));
     await vi.advanceTimersByTimeAsync(50);
     await timedOut.promise;
     expect(timedOut.state().status).toBe('rejected');
-    expect(breaker.stats()).toMatchObject({ state: 'closed', calls: 0 });
-    // A timeout inside the breaker is the call's own failure.
+    expect(breaker.state).toBe('open');
+  });
+
+  it('counts a timeout inside it as the call\'s own failure', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const hang = (): Promise<never> => new Promise(() => {});
     const inner = settle(wrap(breaker, withTimeout(50)).execute(hang));
     await vi.advanceTimersByTimeAsync(50);
     await inner.promise;

@@ -186,7 +186,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       },
       (error: unknown) => {
         // The caller's own abort and unhandled errors count neither way.
-        if (ctx.aborted || !this.#classify(this.#o.handle, error, generation)) this.#ignore(generation);
+        if (ctx.calledOff || !this.#classify(this.#o.handle, error, generation)) this.#ignore(generation);
         else this.#settle(generation, start, true, true, error);
         throw error;
       },

@@ -166,11 +166,21 @@ describe("withFallback: the caller's abort is never replaced", () => {
     expect(call.state()).toEqual({ status: 'fulfilled', value: 'spare' });
   });
 
-  it('does not replace the abort of a cooperative timeout around it: the timeout answers', async () => {
+  it('replaces the abort of a cooperative timeout around it (a call too slow has failed), and the timeout returns that value', async () => {
     const fallback = vi.fn(() => 'spare');
     const call = settle(wrap(withTimeout(50, { strategy: 'cooperative' }), withFallback(fallback)).execute(untilAborted));
     await vi.advanceTimersByTimeAsync(50);
-    expect(call.state()).toMatchObject({ status: 'rejected', reason: { name: 'TimeoutError', timeout: 50 } });
+    expect(call.state()).toEqual({ status: 'fulfilled', value: 'spare' });
+    expect(fallback).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not replace the caller’s abort even when a timeout sits between them', async () => {
+    const fallback = vi.fn(() => 'spare');
+    const caller = new AbortController();
+    const call = settle(wrap(withTimeout(50, { strategy: 'cooperative' }), withFallback(fallback)).execute(untilAborted, caller.signal));
+    caller.abort(new Error('user left'));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(call.state()).toMatchObject({ status: 'rejected', reason: { message: 'user left' } });
     expect(fallback).not.toHaveBeenCalled();
   });
 

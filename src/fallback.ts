@@ -74,7 +74,7 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
 
   #checkError(error: unknown, ctx: Ctx): unknown {
     // The caller's own abort is an answer from the caller, not a failure to hide.
-    if (ctx.aborted || (this.#handle !== undefined && !this.#handle(error))) throw error;
+    if (ctx.calledOff || (this.#handle !== undefined && !this.#handle(error))) throw error;
     return this.#replace({ error }, ctx);
   }
 

@@ -194,6 +194,19 @@ export class Ctx implements PolicyContext {
     return this.callerSignal !== undefined && this.callerSignal.aborted;
   }
 
+  /**
+   * Whether the call was called off for a reason that is no failure of its
+   * own: the caller's abort, or a hedge that lost. An enclosing timeout's
+   * abort is not among them: a call too slow for it has failed, and a breaker
+   * counts it, a fallback replaces it.
+   */
+  get calledOff(): boolean {
+    if (!this.aborted) return false;
+    if (this.callerSignal !== undefined && this.callerSignal.aborted) return true;
+    const reason = this.reason as { name?: unknown } | null | undefined;
+    return !(typeof reason === 'object' && reason !== null && reason.name === 'TimeoutError');
+  }
+
   /** Why it gave up. */
   get reason(): unknown {
     return this.scope !== undefined ? this.scope.reason() : this.callerSignal?.reason;
