@@ -21,7 +21,7 @@ function backend(script: ReadonlyArray<{ after: number; value?: unknown; error?:
   const seen: { attempt: number; signal: AbortSignal; abortedWith?: unknown }[] = [];
   const fn = (ctx: PolicyContext) => {
     const step = script[seen.length]!;
-    const record: (typeof seen)[number] = { attempt: ctx.attempt, signal: ctx.signal };
+    const record: (typeof seen)[number] = { attempt: seen.length + 1, signal: ctx.signal };
     seen.push(record);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => ('error' in step ? reject(step.error) : resolve(step.value)), step.after);
@@ -291,14 +291,17 @@ describe('hedge', () => {
     expect(breaker.stats().failures).toBe(2);
   });
 
-  it('reads ctx.attempt as the hedge number', async () => {
+  it('leaves ctx.attempt to the nearest enclosing retry: every hedge of retry attempt n reads n', async () => {
     const attempts: number[] = [];
-    const policy = hedge({ delay: 0, maxHedges: 2 });
-    await policy.execute((ctx) => {
+    const policy = wrap(retryWithBackoff({ maxRetries: 1, initialDelay: 0 }), hedge({ delay: 0, maxHedges: 1 }));
+    const call = policy.execute((ctx) => {
       attempts.push(ctx.attempt);
-      return ctx.attempt;
+      return Promise.reject(new Error('down'));
     });
-    expect(attempts).toEqual([1, 2, 3]);
+    const done = call.catch((e: unknown) => e);
+    await vi.runAllTimersAsync();
+    expect(await done).toMatchObject({ message: 'down' });
+    expect(attempts).toEqual([1, 1, 2, 2]);
   });
 
   it('runs fn once with maxHedges 0', async () => {

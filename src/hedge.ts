@@ -102,7 +102,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
         return Promise.reject(error); // a custom budget that throws fails the call; execute still returns a promise
       }
     }
-    if (this.maxHedges === 0) return next(ctx.withAttempt(1));
+    if (this.maxHedges === 0) return next(ctx);
     return new Promise((resolve, reject) => new Race(this, ctx, next, resolve, reject).begin());
   }
 
@@ -153,7 +153,8 @@ class Race {
   #launch(delay: number): void {
     for (;;) {
       const n = this.#attempts.length + 1;
-      const attempt = fork(this.#ctx).withAttempt(n);
+      // ctx.attempt stays the nearest retry's: a hedge is no retry (the contract).
+      const attempt = fork(this.#ctx);
       const i = this.#attempts.push(attempt) - 1;
       this.#running.push(true);
       this.#pending++;

@@ -73,7 +73,8 @@ describe('a late rejection of an abandoned call', () => {
 
   it('is not unhandled when a hedge won and the loser rejects later', async () => {
     // Attempt 1 ignores its signal and rejects at 50 ms; attempt 2 (started at 10 ms) answers at once.
-    const fn = (ctx: PolicyContext) => (ctx.attempt === 1 ? rejectsAfter(50)() : 'hedged');
+    let started = 0; // which hedged attempt this is
+    const fn = () => (++started === 1 ? rejectsAfter(50)() : 'hedged');
     const call = track(hedge({ delay: 10 }).execute(fn));
     await vi.advanceTimersByTimeAsync(10);
     expect(call.value).toBe('hedged');
@@ -84,7 +85,8 @@ describe('a late rejection of an abandoned call', () => {
 
   it('runs a fallback around a hedge once when every hedged attempt rejects late, at different times', async () => {
     const fallback = vi.fn(() => 'fallback');
-    const fn = vi.fn((ctx: PolicyContext) => rejectsAfter(100 - ctx.attempt * 20)());
+    let started = 0; // which hedged attempt this is
+    const fn = vi.fn(() => rejectsAfter(100 - ++started * 20)());
     const call = track(wrap(withFallback(fallback), hedge({ delay: 5, maxHedges: 3 })).execute(fn));
     await vi.runAllTimersAsync();
     await drainMacrotasks();
