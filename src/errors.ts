@@ -18,7 +18,10 @@ export class ResilienceError extends Error {
 
 /** Options of {@link BrokenCircuitError}. */
 export interface BrokenCircuitErrorOptions {
-  /** What led to the rejection. */
+  /**
+   * What led to the rejection.
+   * @default undefined
+   */
   readonly cause?: unknown | undefined;
   /**
    * Milliseconds until the breaker admits trial calls again.
@@ -73,7 +76,10 @@ export type BulkheadRejectionReason = 'full' | 'queue-timeout';
 
 /** Options of {@link BulkheadRejectedError}. */
 export interface BulkheadRejectedErrorOptions {
-  /** What led to the rejection. */
+  /**
+   * What led to the rejection.
+   * @default undefined
+   */
   readonly cause?: unknown | undefined;
   /**
    * `'full'`: no slot and no room in the queue; `'queue-timeout'`: waited `queueTimeout` ms in the queue.
@@ -107,7 +113,10 @@ export class BulkheadRejectedError extends ResilienceError {
 
 /** Options of {@link TimeoutError}. */
 export interface TimeoutErrorOptions {
-  /** What led to the timeout (in the cooperative strategy, the error `fn` ended with). */
+  /**
+   * What led to the timeout (in the cooperative strategy, the error `fn` ended with).
+   * @default undefined
+   */
   readonly cause?: unknown | undefined;
   /**
    * The timeout that was exceeded, in ms.
@@ -141,7 +150,10 @@ export class TimeoutError extends ResilienceError {
 
 /** Options of {@link RateLimitedError}. */
 export interface RateLimitedErrorOptions {
-  /** What led to the rejection. */
+  /**
+   * What led to the rejection.
+   * @default undefined
+   */
   readonly cause?: unknown | undefined;
   /**
    * Milliseconds until a token is due.

@@ -1,7 +1,6 @@
-export { wrap, PolicyBase, PolicyWrap } from './policy.js';
-export type { Policy, PolicyContext, WidenedBy } from './policy.js';
-export { Emitter } from './events.js';
-export type { Listener, Unsubscribe } from './events.js';
+export { wrap, PolicyWrap } from './policy.js';
+export type { Policy, PolicyBase, PolicyContext, WidenedBy } from './policy.js';
+export type { Emitter, Listener, Unsubscribe } from './events.js';
 export {
   ResilienceError,
   BrokenCircuitError,

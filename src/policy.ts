@@ -51,7 +51,15 @@ export interface Policy<W = never> {
 
 /**
  * Base of the built-in policies: events, and `execute` on top of an internal
- * stage that `wrap` chains without allocating per call.
+ * stage that `wrap` chains without allocating per call. Exported as a type
+ * only: write your own policy as an object with `execute` (see {@link Policy}).
+ *
+ * @example
+ * ```ts
+ * import { retryWithBackoff, type PolicyBase } from 'breakwater';
+ *
+ * const policies: PolicyBase<object, unknown>[] = [retryWithBackoff()];
+ * ```
  */
 export abstract class PolicyBase<E extends object = Record<never, never>, W = never> extends Emitter<E> implements Policy<W> {
   /** Type-only: what this policy may return instead of `fn`'s value. No runtime field. */
@@ -149,6 +157,7 @@ function stage(policy: Policy<unknown>, next: Next): Next {
  * const user = await pipeline.execute(({ signal }) => fetch('https://api.example.com/user', { signal }).then((r) => r.json()));
  * ```
  */
+/* @__NO_SIDE_EFFECTS__ */
 export function wrap<const P extends readonly Policy<any>[]>(...policies: P): PolicyWrap<WidenedBy<P[number]>> {
   return new PolicyWrap(policies);
 }

@@ -24,7 +24,7 @@ const RETRY_SOURCES = [
 /** Exported functions that build a policy (or a fetch): each must be marked free of side effects. */
 const FACTORIES = ['wrap', 'retryWithBackoff', 'withTimeout', 'withFallback', 'hedge', 'chaos', 'resilientFetch'];
 /** The exports a retry-only app may carry. */
-const RETRY_EXPORTS = new Set(['retryWithBackoff', 'RetryPolicy', 'PolicyBase', 'Emitter']);
+const RETRY_EXPORTS = new Set(['retryWithBackoff', 'RetryPolicy']);
 
 function bundle(scratch, name, contents) {
   const result = buildSync({
