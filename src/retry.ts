@@ -63,7 +63,7 @@ export interface RetryOptions {
    * `undefined` means no hint.
    * @default reads a finite, non-negative numeric `retryAfter` field of the thrown error
    */
-  readonly retryAfter?: (outcome: Outcome) => number | undefined;
+  readonly retryAfter?: ((outcome: Outcome) => number | undefined) | undefined;
   /**
    * Which thrown errors are retried. The caller's own abort is never retried.
    * @default every error except `BrokenCircuitError` and `BulkheadRejectedError` (by `name`)
