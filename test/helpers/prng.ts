@@ -10,16 +10,7 @@
  * random(); // always the same first draw, in [0, 1)
  * ```
  */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from '../../src/internal/random.js';
 
 /** A `random` that returns the given draws in turn, then repeats the last one. */
 export function sequence(...draws: readonly number[]): () => number {
