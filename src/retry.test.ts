@@ -841,3 +841,21 @@ describe('retryWithBackoff: invalid options', () => {
     expect(() => retryWithBackoff(3 as never)).toThrow(TypeError);
   });
 });
+
+describe('retryWithBackoff: a handled result after the caller gave up', () => {
+  it('rejects with the caller’s reason, emits no retry and spends no budget', async () => {
+    const budget = { onFirstAttempt: vi.fn(), tryRetry: vi.fn(() => true) };
+    const retry = retryWithBackoff({ handleResult: (v) => v === 503, budget });
+    const retries: unknown[] = [];
+    retry.on('retry', (e) => retries.push(e));
+    const caller = new AbortController();
+    const reason = new Error('user left');
+    const call = retry.execute(async () => {
+      caller.abort(reason); // fn ignores the abort and answers with a failure status
+      return 503;
+    }, caller.signal);
+    await expect(call).rejects.toBe(reason);
+    expect(retries).toEqual([]);
+    expect(budget.tryRetry).not.toHaveBeenCalled();
+  });
+});

@@ -206,6 +206,8 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   }
 
   #afterFirst(outcome: Outcome, ctx: Ctx, next: Next, started: number): unknown {
+    // A handled result that came in after the caller gave up: no retry event, no budget spent.
+    if (ctx.aborted) throw ctx.reason;
     const delay = this.#plan(1, outcome, started, this.#schedule.initialDelay);
     if (delay < 0) return settle(outcome);
     const retries = new Retries();
@@ -225,6 +227,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
             if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
             return done.resolve(value);
           }
+          if (ctx.aborted) return done.reject(ctx.reason);
           outcome = { value };
         } catch (error) {
           if (ctx.aborted || !this.#handle(error)) return done.reject(error);
