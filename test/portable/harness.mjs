@@ -56,20 +56,34 @@ export function trackedController() {
   const controller = new AbortController();
   const signal = controller.signal;
   const listeners = new Set();
+  // A { once } listener is gone after it fired: a helper of our own, added after
+  // it, forgets it then (and is removed with it, so helpers never pile up).
+  const forgetters = new Map();
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   signal.addEventListener = (type, listener, options) => {
-    if (type === 'abort') {
+    if (type === 'abort' && !listeners.has(listener)) {
       listeners.add(listener);
-      // A { once } listener is gone after it fired.
       if (typeof options === 'object' && options !== null && options.once) {
-        add('abort', () => listeners.delete(listener), { once: true });
+        const forget = () => {
+          listeners.delete(listener);
+          forgetters.delete(listener);
+        };
+        forgetters.set(listener, forget);
+        add('abort', forget, { once: true });
       }
     }
     return add(type, listener, options);
   };
   signal.removeEventListener = (type, listener, options) => {
-    if (type === 'abort') listeners.delete(listener);
+    if (type === 'abort') {
+      listeners.delete(listener);
+      const forget = forgetters.get(listener);
+      if (forget !== undefined) {
+        forgetters.delete(listener);
+        remove('abort', forget);
+      }
+    }
     return remove(type, listener, options);
   };
   return { controller, signal, abort: (reason) => controller.abort(reason), listeners: () => listeners.size };
@@ -83,6 +97,10 @@ export function trackUnhandledRejections() {
   // Node and Bun: the process event. Deno and browsers: the web event.
   if (typeof globalThis.Deno === 'undefined' && typeof globalThis.process?.on === 'function') {
     globalThis.process.on('unhandledRejection', (reason) => unhandled.push(reason));
+    // Too many listeners on one signal is a leak in the making: fail the test that caused it.
+    globalThis.process.on('warning', (warning) => {
+      if (warning?.name === 'MaxListenersExceededWarning') unhandled.push(warning);
+    });
   } else {
     globalThis.addEventListener('unhandledrejection', (event) => {
       event.preventDefault();
@@ -203,7 +221,10 @@ export async function run(label, { filter, list = tests, quiet = false } = {}) {
     await delay(1);
     let problem = error;
     if (problem === undefined && liveTimers.size > 0) problem = new AssertionError(`left ${liveTimers.size} timer(s) pending`);
-    if (problem === undefined && unhandled.length > 0) problem = new AssertionError(`unhandled rejection: ${show(unhandled[0])}`);
+    if (problem === undefined && unhandled.length > 0) {
+      const first = unhandled[0];
+      problem = new AssertionError(first?.name === 'MaxListenersExceededWarning' ? `${first.name}: ${first.message}` : `unhandled rejection: ${show(first)}`);
+    }
     // Start the next test clean whatever happened here.
     for (const handle of liveTimers) realClearTimeout(handle);
     liveTimers.clear();
