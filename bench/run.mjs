@@ -32,7 +32,9 @@ const { default: pTimeout } = await import('p-timeout');
 // 10 abort listeners (many of its calls in flight): collected, shown at the end.
 const warnings = [];
 process.removeAllListeners('warning');
-process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
+// Name the library a warning came from (its first frame under node_modules), so a peer's leak is not read as ours.
+const origin = (stack = '') => stack.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? 'breakwater or the bench';
+process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message} (from ${origin(warning.stack)})`));
 
 // gc() for the memory scenario, also when node was started without --expose-gc.
 v8.setFlagsFromString('--expose-gc');
