@@ -67,7 +67,7 @@ function discard(response: Response): void {
  */
 function attemptSignal(ctx: PolicyContext, caller: AbortSignal | undefined): AbortSignal | undefined {
   if (ctx instanceof Ctx) {
-    if (ctx.scope === undefined && ctx.callerSignal === undefined) return undefined;
+    if (!ctx.abortable) return undefined;
     if (ctx.callerSignal === caller) return ctx.signal;
   }
   const signal = ctx.signal;

@@ -139,13 +139,9 @@ class Race {
   }
 
   begin(): void {
-    // Only a call that can be aborted needs a listener: the caller's abort
-    // must stop the delay timer and end the race at once.
+    // The caller's abort must stop the delay timer and end the race at once.
     // ctx.listen, not ctx.signal: hearing the abort needs no AbortController.
-    if (this.#ctx.scope !== undefined || this.#ctx.callerSignal !== undefined) {
-      this.#ctx.listen(this);
-      this.#listening = true;
-    }
+    this.#listening = this.#ctx.listen(this);
     this.#launch(0);
   }
 

@@ -188,6 +188,11 @@ export class Ctx implements PolicyContext {
     return (this.#own ??= new AbortController().signal);
   }
 
+  /** Whether anything can abort this call: a caller's signal or an enclosing scope. */
+  get abortable(): boolean {
+    return this.scope !== undefined || this.callerSignal !== undefined;
+  }
+
   /** Whether the caller or an enclosing policy has given up on this call. */
   get aborted(): boolean {
     if (this.scope !== undefined) return this.scope.isAborted();
@@ -216,10 +221,13 @@ export class Ctx implements PolicyContext {
    * Calls `listener.handleEvent()` when this call is aborted, without
    * creating an AbortController (as reading `signal` inside a scope would).
    * Only while `!this.aborted`; undo with `unlisten`.
+   * @returns whether it listens: `false` when nothing can abort this call.
    */
-  listen(listener: AbortListener): void {
+  listen(listener: AbortListener): boolean {
     if (this.scope !== undefined) this.scope.listen(listener);
     else if (this.callerSignal !== undefined) watch(this.callerSignal, listener);
+    else return false;
+    return true;
   }
 
   unlisten(listener: AbortListener): void {
@@ -259,7 +267,7 @@ export function invoke(ctx: Ctx): Promise<unknown> {
 export function sleep(ms: number, ctx: Ctx): Promise<void> {
   if (ctx.aborted) return Promise.reject(ctx.reason);
   // Nothing can abort this call: a plain timer.
-  if (ctx.scope === undefined && ctx.callerSignal === undefined) return new Promise((resolve) => startTimer(resolve, ms));
+  if (!ctx.abortable) return new Promise((resolve) => startTimer(resolve, ms));
   return new Promise<void>((resolve, reject) => {
     // ctx.listen rather than ctx.signal: hearing an abort needs no AbortController.
     const onAbort: AbortListener = {

@@ -30,12 +30,8 @@ export class Waiter implements Linked<Waiter> {
     readonly stage: Next,
   ) {
     this.#host = host;
-    // Without a caller signal or an enclosing scope nothing can abort the call.
     // ctx.listen, not ctx.signal: hearing an abort needs no AbortController.
-    if (ctx.scope !== undefined || ctx.callerSignal !== undefined) {
-      ctx.listen(this);
-      this.#listening = true;
-    }
+    this.#listening = ctx.listen(this);
   }
 
   /** @internal The call's signal aborted while queued. (An object listener needs no closure.) */
