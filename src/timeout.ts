@@ -60,41 +60,36 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
     const aggressive = this.strategy === 'aggressive';
     return new Promise((resolve, reject) => {
       let timedOut: TimeoutError | undefined;
+      let abandoned = false; // aggressive, past the deadline: the caller has its answer
       // One plain timer per call. A shared per-policy deadline queue would not be
       // cheaper: no timer may outlive a call, so it would be cleared and re-armed
       // whenever it empties, and that is most of what setTimeout costs here (bench/).
       // The TimeoutError is built only when the deadline passes: most calls never need it.
       const timer = startTimer(() => {
-        if (ctx.aborted) {
-          // The caller gave up before the deadline and fn ignored it: the
-          // caller's reason ends the call, and it is no timeout to count.
-          if (aggressive) {
-            timedOut = ctx.reason as TimeoutError;
-            scope.release();
-            reject(timedOut);
-          }
-          return;
+        // The caller gave up before the deadline and fn ignored it: the caller's
+        // reason ends the call, and it is no timeout to count.
+        const callerFirst = ctx.aborted;
+        if (!callerFirst) {
+          timedOut = new TimeoutError(undefined, { timeout: this.timeout });
+          scope.abort(timedOut);
+          if (this.listeners.timeout !== undefined) this.emit('timeout', { timeout: this.timeout });
         }
-        timedOut = new TimeoutError(undefined, { timeout: this.timeout });
-        scope.abort(timedOut);
-        if (this.listeners.timeout !== undefined) this.emit('timeout', { timeout: this.timeout });
         if (aggressive) {
+          abandoned = true;
           scope.release();
-          reject(timedOut);
+          reject(callerFirst ? ctx.reason : timedOut);
         }
       }, this.timeout);
       next(inner).then(
         (value) => {
-          // Aggressive and late: the caller has its TimeoutError already.
-          if (timedOut !== undefined && aggressive) return;
+          if (abandoned) return;
           stopTimer(timer);
           scope.release();
           resolve(value);
         },
         (error: unknown) => {
-          // Aggressive and late: swallowed here, so an abandoned call never
-          // becomes an unhandled rejection.
-          if (timedOut !== undefined && aggressive) return;
+          // Abandoned and late: swallowed here, so it never becomes an unhandled rejection.
+          if (abandoned) return;
           stopTimer(timer);
           scope.release();
           if (timedOut === undefined || error === timedOut) reject(error);
