@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { settle } from '../test/helpers/settle.js';
+import { settle, untilAborted } from '../test/helpers/settle.js';
 import { BrokenCircuitError, TimeoutError } from './errors.js';
 import { withFallback, type FallbackEvents } from './fallback.js';
 import { wrap, type PolicyContext } from './policy.js';
@@ -15,8 +15,6 @@ afterEach(() => {
 });
 
 const down = (): Promise<never> => Promise.reject(new Error('down'));
-const untilAborted = ({ signal }: PolicyContext): Promise<never> =>
-  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 describe('withFallback: what replaces a failure', () => {
   it('answers with a fallback value when fn throws', async () => {

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { settle } from '../test/helpers/settle.js';
+import { settle, untilAborted } from '../test/helpers/settle.js';
 import { TimeoutError } from './errors.js';
 import { withFallback } from './fallback.js';
 import { type Policy, type PolicyContext, PolicyWrap, wrap } from './policy.js';
@@ -15,8 +15,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const untilAborted = ({ signal }: PolicyContext): Promise<never> =>
-  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 /** A user's own policy: logs around the call and hands fn the signal it was given. */
 function tracer(name: string, log: string[]): Policy {

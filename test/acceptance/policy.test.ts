@@ -1,8 +1,8 @@
 // Contract: "The Policy interface", "wrap(...policies)", "Events" — exercised against dist/.
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Policy, PolicyContext } from '../../src/index.js';
-import { settle } from '../helpers/settle.js';
+import type { Policy } from '../../src/index.js';
+import { settle, untilAborted } from '../helpers/settle.js';
 import { lib } from './dist.js';
 
 const { wrap, retryWithBackoff, withTimeout, withFallback, TimeoutError } = lib;
@@ -15,8 +15,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const untilAborted = ({ signal }: PolicyContext): Promise<never> =>
-  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 describe('The Policy interface', () => {
   const all = (): Policy<unknown>[] => [wrap(), retryWithBackoff({ maxRetries: 0 }), withTimeout(1_000), withFallback(0, { handle: () => false })];

@@ -1,7 +1,6 @@
 // Contract: "withTimeout(ms, options?)" and "withFallback(fallback, options?)" — exercised against dist/.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PolicyContext } from '../../src/index.js';
-import { settle } from '../helpers/settle.js';
+import { settle, untilAborted } from '../helpers/settle.js';
 import { lib } from './dist.js';
 
 const { withTimeout, withFallback, wrap, TimeoutError } = lib;
@@ -16,8 +15,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const untilAborted = ({ signal }: PolicyContext): Promise<never> =>
-  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 const after = <T>(ms: number, value: T): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), ms));
 
 describe('withTimeout', () => {

@@ -21,3 +21,7 @@ export function settle<T>(promise: Promise<T>): { state(): Settled<T>; readonly 
   );
   return { state: () => current, promise: done };
 }
+
+/** An `fn` that never answers but rejects with the abort reason once its signal aborts. */
+export const untilAborted = ({ signal }: { readonly signal: AbortSignal }): Promise<never> =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
