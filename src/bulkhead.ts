@@ -118,14 +118,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
 
   /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
   #start(ctx: Ctx, next: Next): Promise<unknown> {
-    let pending: Promise<unknown>;
-    try {
-      pending = next(ctx);
-    } catch (error) {
-      // `next` returns a promise by contract; a stage that throws anyway must not keep the slot.
-      pending = Promise.reject(error);
-    }
-    return pending.then(this.#settledValue, this.#settledError);
+    return begin(ctx, next).then(this.#settledValue, this.#settledError);
   }
 
   #release(): void {
@@ -136,7 +129,18 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     }
     // The slot goes straight to the oldest waiter: `running` never dips, so no newcomer can take it.
     waiter.detach();
-    waiter.resolve(this.#start(waiter.ctx, waiter.stage));
+    // The waiter's promise gets the outcome itself, not `fn`'s promise to
+    // follow: following a promise costs two more promise jobs per waiter.
+    begin(waiter.ctx, waiter.stage).then(
+      (value) => {
+        this.#release();
+        waiter.resolve(value);
+      },
+      (error: unknown) => {
+        this.#release();
+        waiter.reject(error);
+      },
+    );
   }
 
   /** @internal The waiter's signal aborted while it was queued. */
@@ -153,5 +157,14 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     waiter.detach();
     if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);
     waiter.reject(new BulkheadRejectedError(undefined, { reason: 'queue-timeout' }));
+  }
+}
+
+/** `next(ctx)`, whose promise also carries a throw: a stage that throws must not keep its slot. */
+function begin(ctx: Ctx, next: Next): Promise<unknown> {
+  try {
+    return next(ctx);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

@@ -223,7 +223,13 @@ const coverage: Record<string, number> = {};
 
 async function runSequence(seed: number, steps: number): Promise<void> {
   const random = seeded(seed);
-  const { config, options } = randomConfig(random);
+  const { config, options: configured } = randomConfig(random);
+  // Half the sequences use the default predicates, half the calls no signal:
+  // the breaker takes other paths then (it watches fn's promise instead of chaining).
+  const plain = random() < 0.5;
+  const { handle, handleResult, ...defaults } = configured;
+  const options: CircuitBreakerOptions = plain ? defaults : configured;
+  const signalled = random() < 0.5;
   const model = new Model(config);
   let breaker = new CircuitBreaker(options);
   const changes: string[] = [];
@@ -254,7 +260,7 @@ async function runSequence(seed: number, steps: number): Promise<void> {
           .execute(() => {
             called = true;
             return promise;
-          }, controller.signal)
+          }, signalled ? controller.signal : undefined)
           .then(
             () => 'ok',
             (error: unknown) => (error as Error).name,
@@ -274,7 +280,11 @@ async function runSequence(seed: number, steps: number): Promise<void> {
         const call = live[Math.floor(random() * live.length)]!;
         inFlight = inFlight.filter((c) => c !== call);
         const r = random();
-        const ending: Ending = r < 0.45 ? 'success' : r < 0.8 ? 'failure' : r < 0.88 ? 'bad-value' : r < 0.94 ? 'unhandled' : 'abort';
+        let ending: Ending = r < 0.45 ? 'success' : r < 0.8 ? 'failure' : r < 0.88 ? 'bad-value' : r < 0.94 ? 'unhandled' : 'abort';
+        // Without predicates every value is a success and every error a failure;
+        // without a signal there is no caller abort.
+        if (plain && ending === 'bad-value') ending = 'success';
+        if ((plain && ending === 'unhandled') || (!signalled && ending === 'abort')) ending = 'failure';
         trace.push(`end ${ending}`);
         if (ending === 'success') call.settle.resolve('good');
         else if (ending === 'bad-value') call.settle.resolve('bad');

@@ -21,7 +21,6 @@ export class Waiter implements Linked<Waiter> {
   /** Settles the call's promise; given a promise, the call follows it. */
   resolve!: (value: unknown) => void;
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
-  #listening = false;
   readonly #host: WaitHost;
 
   constructor(
@@ -31,7 +30,7 @@ export class Waiter implements Linked<Waiter> {
   ) {
     this.#host = host;
     // ctx.listen, not ctx.signal: hearing an abort needs no AbortController.
-    this.#listening = ctx.listen(this);
+    ctx.listen(this);
   }
 
   /** @internal The call's signal aborted while queued. (An object listener needs no closure.) */
@@ -45,9 +44,9 @@ export class Waiter implements Linked<Waiter> {
    * function per waiter — 100 000 waiters are 100 000 of them.
    */
   wait(): Promise<unknown> {
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-    });
+    // One executor for every waiter, told its waiter through `current`: no closure per waiter.
+    current = this;
+    return new Promise(keepResolve);
   }
 
   /** Rejects the call's promise (a rare path: abort or timeout). */
@@ -62,13 +61,17 @@ export class Waiter implements Linked<Waiter> {
 
   /** Leaving the queue: drop the abort listener and the timer. */
   detach(): void {
-    if (this.#listening) {
-      this.ctx.unlisten(this);
-      this.#listening = false;
-    }
+    // Whether it listens is fixed per call (ctx.abortable); unlisten twice is harmless.
+    this.ctx.unlisten(this);
     if (this.timer !== undefined) {
       stopTimer(this.timer);
       this.timer = undefined;
     }
   }
+}
+
+let current: Waiter | undefined;
+function keepResolve(resolve: (value: unknown) => void): void {
+  current!.resolve = resolve;
+  current = undefined;
 }
