@@ -33,11 +33,14 @@ const cpuNow = () => {
  * on a shared machine hits all of them alike) after warm-up rounds; the
  * result is the median round, in ns per call.
  *
+ * `settle` (say, a young-generation GC) runs before each timed loop, so a contender does not
+ * pay for collecting the garbage the one before it left.
+ *
  * @param {{ name: string, call: () => Promise<unknown>, rejects?: boolean }[]} contenders
- * @param {{ rounds: number, roundMs: number }} options
+ * @param {{ rounds: number, roundMs: number, settle?: () => void }} options
  * @returns {Promise<Map<string, number>>}
  */
-export async function compare(contenders, { rounds, roundMs }) {
+export async function compare(contenders, { rounds, roundMs, settle = () => {} }) {
   const runs = contenders.map((c) => ({ ...c, loop: makeLoop(c.rejects === true), n: 0, samples: [] }));
   for (const run of runs) {
     // Calibrate: enough calls to fill roundMs, at least 500.
@@ -48,6 +51,7 @@ export async function compare(contenders, { rounds, roundMs }) {
   const warmup = 2;
   for (let round = 0; round < warmup + rounds; round++) {
     for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
+      settle();
       const ns = (await run.loop(run.call, run.n, cpuNow)) / run.n;
       if (round >= warmup) run.samples.push(ns);
     }
