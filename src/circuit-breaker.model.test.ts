@@ -225,7 +225,7 @@ async function runSequence(seed: number, steps: number): Promise<void> {
   const random = seeded(seed);
   const { config, options: configured } = randomConfig(random);
   // Half the sequences use the default predicates, half the calls no signal:
-  // the breaker takes other paths then (it watches fn's promise instead of chaining).
+  // the breaker takes another path then (one pair of reactions per generation, not per call).
   const plain = random() < 0.5;
   const { handle, handleResult, ...defaults } = configured;
   const options: CircuitBreakerOptions = plain ? defaults : configured;
