@@ -39,7 +39,7 @@ process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.mes
 // gc() for the memory scenario, also when node was started without --expose-gc.
 v8.setFlagsFromString('--expose-gc');
 const gc = globalThis.gc ?? vm.runInNewContext('gc');
-// A young-generation collection between contenders' rounds (a full one would flush compiled code).
+// A young-generation collection between contenders' rounds (a full one there made every number several times worse).
 const minorGc = () => gc({ type: 'minor' });
 
 const versions = Object.fromEntries(
