@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RateLimitedError, TimeoutError } from './errors.js';
 import { now } from './internal/timers.js';
+import { seededRandom } from './internal/random.js';
 import { wrap } from './policy.js';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 import { retryWithBackoff } from './retry.js';
@@ -25,17 +26,6 @@ async function attempt(limiter: RateLimiter): Promise<number | true> {
     if (!(error instanceof RateLimitedError)) throw error;
     return error.retryAfter;
   }
-}
-
-// A tiny seeded generator (mulberry32), so the random test is reproducible.
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 beforeEach(() => {
@@ -103,7 +93,7 @@ describe('RateLimiter', () => {
     const limit = 4;
     const interval = 250;
     const limiter = new RateLimiter({ limit, interval, maxWait: 60 });
-    const random = seeded(7);
+    const random = seededRandom(7);
     const startedAt: number[] = [];
     const start = now();
     const calls: Promise<string>[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Linked, LinkedQueue } from './queue.js';
+import { seededRandom } from './random.js';
 
 class Node implements Linked<Node> {
   prev: Node | undefined = undefined;
@@ -11,17 +12,6 @@ function drain(queue: LinkedQueue<Node>): number[] {
   const ids: number[] = [];
   for (let node = queue.shift(); node !== undefined; node = queue.shift()) ids.push(node.id);
   return ids;
-}
-
-// A tiny seeded generator (mulberry32), so the random test is reproducible.
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('LinkedQueue', () => {
@@ -86,7 +76,7 @@ describe('LinkedQueue', () => {
   });
 
   it('agrees with an array model under a seeded random mix of push, shift and remove', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const queue = new LinkedQueue<Node>();
     const model: Node[] = [];
     let id = 0;
