@@ -1,5 +1,5 @@
 import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js';
-import type { Ctx, Next } from './internal/context.js';
+import { runNext, type Ctx, type Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { startTimer } from './internal/timers.js';
 import { numberOption, objectOptions, required } from './internal/validate.js';
@@ -118,7 +118,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
 
   /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
   #start(ctx: Ctx, next: Next): Promise<unknown> {
-    return begin(ctx, next).then(this.#settledValue, this.#settledError);
+    return runNext(next, ctx).then(this.#settledValue, this.#settledError);
   }
 
   #release(): void {
@@ -131,7 +131,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     waiter.detach();
     // The waiter's promise gets the outcome itself, not `fn`'s promise to
     // follow: following a promise costs two more promise jobs per waiter.
-    begin(waiter.ctx, waiter.stage).then(
+    runNext(waiter.stage, waiter.ctx).then(
       (value) => {
         this.#release();
         waiter.resolve(value);
@@ -157,14 +157,5 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     waiter.detach();
     if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);
     waiter.reject(new BulkheadRejectedError(undefined, { reason: 'queue-timeout' }));
-  }
-}
-
-/** `next(ctx)`, whose promise also carries a throw: a stage that throws must not keep its slot. */
-function begin(ctx: Ctx, next: Next): Promise<unknown> {
-  try {
-    return next(ctx);
-  } catch (error) {
-    return Promise.reject(error);
   }
 }

@@ -1,5 +1,5 @@
 import { RateLimitedError } from './errors.js';
-import type { Ctx, Next } from './internal/context.js';
+import { runNext, type Ctx, type Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
 import { numberOption, objectOptions, required } from './internal/validate.js';
@@ -149,13 +149,7 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
     while ((waiter = this.#waiting.peek()) !== undefined && this.#tryTake(t)) {
       this.#waiting.shift();
       waiter.detach();
-      let pending: Promise<unknown>;
-      try {
-        pending = waiter.stage(waiter.ctx);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      waiter.resolve(pending);
+      waiter.resolve(runNext(waiter.stage, waiter.ctx));
     }
     // A waiter's fn may itself have queued a call (and armed the timer) while it ran.
     if (this.#waiting.size > 0 && this.#timer === undefined) this.#arm(t);

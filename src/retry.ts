@@ -1,5 +1,5 @@
 import { backoffDelay, type BackoffSchedule, type Jitter } from './backoff.js';
-import { type Ctx, type Next, sleep } from './internal/context.js';
+import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
 import { now } from './internal/timers.js';
 import { enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -164,17 +164,12 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     const started = this.#maxElapsedTime === Infinity ? 0 : now();
-    let first: Promise<unknown>;
     try {
       this.#budget?.onFirstAttempt();
     } catch (error) {
       return Promise.reject(error); // run never throws: execute always returns a promise
     }
-    try {
-      first = next(ctx.withAttempt(1));
-    } catch (error) {
-      first = Promise.reject(error); // next returns a promise by contract; a stage that throws still fails the attempt
-    }
+    const first = runNext(next, ctx.withAttempt(1));
     // Reactions on the first attempt rather than an async function: most calls
     // succeed at once, and this costs one promise and ~100 ns less (bench/).
     return first.then(

@@ -249,6 +249,19 @@ export function fork(ctx: Ctx): Ctx {
   return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx.scope, ctx.callerSignal), ctx.callerSignal);
 }
 
+/**
+ * `next(ctx)`, with a throw turned into a rejection: `next` returns a promise
+ * by contract, but a stage that throws anyway must still end as a failed call
+ * (and not, say, keep a bulkhead slot).
+ */
+export function runNext(next: Next, ctx: Ctx): Promise<unknown> {
+  try {
+    return next(ctx);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** The innermost stage of every pipeline: calls the user's function, always yielding a native promise. */
 export function invoke(ctx: Ctx): Promise<unknown> {
   try {
