@@ -9,7 +9,8 @@ export interface BackoffSchedule {
   readonly multiplier: number;
   readonly maxDelay: number;
   readonly jitter: Jitter;
-  readonly random: () => number;
+  /** `undefined`: `Math.random`, read at each draw (so a stub set after creation applies). */
+  readonly random: (() => number) | undefined;
 }
 
 /**
@@ -19,17 +20,17 @@ export interface BackoffSchedule {
  */
 export function backoffDelay(s: BackoffSchedule, retry: number, previous: number): number {
   const d = Math.min(s.initialDelay * s.multiplier ** (retry - 1), s.maxDelay);
+  if (s.jitter === 'none') return d;
+  const r = s.random !== undefined ? s.random() : Math.random();
   switch (s.jitter) {
-    case 'none':
-      return d;
     case 'full':
-      return s.random() * d;
+      return r * d;
     case 'equal':
-      return d / 2 + (s.random() * d) / 2;
+      return d / 2 + (r * d) / 2;
     case 'decorrelated': {
       // AWS's "decorrelated jitter": uniform in [initialDelay, 3 × previous].
       const high = Math.max(s.initialDelay, Math.min(3 * previous, MAX_TIMER * 1e3));
-      return Math.min(s.maxDelay, s.initialDelay + s.random() * (high - s.initialDelay));
+      return Math.min(s.maxDelay, s.initialDelay + r * (high - s.initialDelay));
     }
   }
 }

@@ -1,6 +1,6 @@
 import { failed, HttpStatusError } from './http-status.js';
 import { Ctx } from './internal/context.js';
-import { type AbortListener, unwatch, watch } from './internal/context.js';
+import { markFinal } from './internal/final.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
@@ -110,7 +110,7 @@ interface Config {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function resilientFetch(policy?: Policy<Response>, options?: ResilientFetchOptions): FetchFunction {
-  const o = objectOptions<ResilientFetchOptions>(OWNER, options);
+  const o = objectOptions<ResilientFetchOptions>(OWNER, options, 'fetch timeout totalTimeout retryMethods maxRetryAfter');
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function')) {
     invalid(OWNER, 'policy', 'a policy with an execute method', policy);
   }
@@ -168,57 +168,28 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
 
 /**
  * A request that must reach the server at most once. Its failure statuses are
- * returned, not thrown, so a retry has nothing to retry. Should a policy call
- * again anyway (a retry after a network error or a timeout), the repeat sends
- * nothing: it aborts the whole call with the first attempt's outcome, which
- * stops a retry at once and is not counted by a breaker.
+ * returned, not thrown, so a retry has nothing to retry. Once it went out, the
+ * call is final (internal/final.ts): the built-in retry and hedge start no
+ * repeat, and its failure reaches outer policies (a fallback, a breaker) as it
+ * is. A user's own policy that calls again gets a repeat that sends nothing:
+ * the one request's promise, shared while it runs, its outcome afterwards.
+ * The caller's signal goes to the policy as it is: no per-request controller.
  */
 function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, caller: AbortSignal | undefined): Promise<Response> {
-  const guard = new AbortController();
-  // watch: one listener on a caller signal however many requests share it.
-  const onAbort: AbortListener = { handleEvent: () => guard.abort(caller!.reason) };
-  if (caller !== undefined) {
-    if (caller.aborted) return Promise.reject(caller.reason);
-    watch(caller, onAbort);
-  }
   let first: Promise<Response> | undefined;
-  let settled = false;
-  let outcome: unknown;
   const attempt = (ctx: PolicyContext): Promise<Response> => {
-    if (first === undefined) {
-      first = fetchWith(config, input, init, attemptSignal(ctx, caller)).then(
-        (response) => {
-          settled = true;
-          outcome = response;
-          return response;
-        },
-        (error: unknown) => {
-          settled = true;
-          outcome = error;
-          throw error;
-        },
-      );
-      return first;
-    }
-    // A concurrent repeat (a hedge) shares the one request.
-    if (!settled) return first;
-    // A retry: end the call with what the one request got (aborting also ends a body still streaming,
-    // which only a retry told to retry this response by `handleResult` can make happen).
-    guard.abort(outcome);
-    return Promise.reject(outcome);
+    if (first !== undefined) return first;
+    markFinal(attempt);
+    return (first = fetchWith(config, input, init, attemptSignal(ctx, caller)));
   };
-  const done = (): void => {
-    if (caller !== undefined) unwatch(caller, onAbort);
-  };
-  return config.policy.execute(attempt, guard.signal).then(
-    (response) => (done(), response),
-    (error: unknown) => {
-      done();
-      const response = answerOf(error);
-      if (response !== undefined) return response;
-      throw error;
-    },
-  );
+  return config.policy.execute(attempt, caller).then(undefined, answerOrRethrow);
+}
+
+/** A rejection that stands for a response (the policy gave up on it) becomes that response. */
+function answerOrRethrow(error: unknown): Response {
+  const response = answerOf(error);
+  if (response === undefined) throw error;
+  return response;
 }
 
 function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, signal: AbortSignal | undefined): Promise<Response> {
@@ -229,9 +200,8 @@ function fetchWith(config: Config, input: RequestInfo | URL, init: RequestInit |
   return fetch(input, options);
 }
 
-/** The response a rejection stands for: an HttpStatusError's (by name, so another copy's counts), or a repeat's outcome. */
+/** The response a rejection stands for: an HttpStatusError's (by name, so another copy's counts). */
 function answerOf(error: unknown): Response | undefined {
-  if (typeof Response !== 'undefined' && error instanceof Response) return error;
   if (error instanceof Error && error.name === 'HttpStatusError') {
     const response = (error as { response?: unknown }).response;
     if (typeof Response !== 'undefined' && response instanceof Response) return response;

@@ -238,7 +238,7 @@ describe('hedge', () => {
     expect(budget.stats()).toMatchObject({ firstAttempts: 1, retries: 1, refused: 1 });
   });
 
-  it('inside a retry sharing its budget, counts only the first retry attempt as a first attempt', async () => {
+  it('inside a retry sharing its budget, counts no first attempt of its own: the retry counted the call', async () => {
     const budget = new RetryBudget({ ratio: 1, minRetriesPerSecond: 0 });
     const policy = wrap(retryWithBackoff({ maxRetries: 1, initialDelay: 1, jitter: 'none', budget }), hedge({ delay: Infinity, maxHedges: 0, budget }));
     let calls = 0;
@@ -249,7 +249,7 @@ describe('hedge', () => {
     });
     await vi.advanceTimersByTimeAsync(1);
     await expect(result).resolves.toBe('ok');
-    expect(budget.stats()).toMatchObject({ firstAttempts: 2, retries: 1 }); // one from the retry, one from the hedge
+    expect(budget.stats()).toMatchObject({ firstAttempts: 1, retries: 1 }); // one call, one first attempt
   });
 
   it('fails with the last failure when the budget refuses the hedge a failure asks for', async () => {

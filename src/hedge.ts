@@ -1,4 +1,6 @@
+import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, fork } from './internal/context.js';
+import { isFinal } from './internal/final.js';
 import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
 import { functionOption, invalid, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -67,8 +69,8 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   /** @internal */ readonly budget: RetryBudgetLike | undefined;
 
   constructor(options: HedgeOptions) {
-    super();
-    const o = objectOptions<HedgeOptions>(OWNER, options);
+    super('hedge', OWNER);
+    const o = objectOptions<HedgeOptions>(OWNER, options, 'delay maxHedges handle handleResult budget');
     if (o.delay === undefined) required(OWNER, 'delay');
     if (typeof o.delay === 'function') {
       const fn = o.delay;
@@ -94,10 +96,11 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   run(ctx: Ctx, next: Next): Promise<unknown> {
     if (ctx.aborted) return Promise.reject(ctx.reason);
     // Inside a retry, only its first attempt is a first attempt for the budget:
-    // the retry already asked the budget for the others.
+    // the retry already asked the budget for the others. And a policy around
+    // this one that shares the budget has counted the call already.
     if (this.budget !== undefined && ctx.attempt === 1) {
       try {
-        this.budget.onFirstAttempt();
+        countFirstAttempt(ctx, this.budget);
       } catch (error) {
         return Promise.reject(error); // a custom budget that throws fails the call; execute still returns a promise
       }
@@ -149,12 +152,16 @@ class Race {
   #launch(delay: number): void {
     for (;;) {
       const n = this.#attempts.length + 1;
+      if (n > 1) {
+        this.#policy.emitHedge(n, delay);
+        // A listener that aborted the caller ended the race: the attempt must not start.
+        if (this.#done || this.#ctx.aborted) return;
+      }
       // ctx.attempt stays the nearest retry's: a hedge is no retry (the contract).
       const attempt = fork(this.#ctx);
       const i = this.#attempts.push(attempt) - 1;
       this.#running.push(true);
       this.#pending++;
-      if (n > 1) this.#policy.emitHedge(n, delay);
       this.#next(attempt).then(
         (value) => this.#settle(i, { value }),
         (error: unknown) => this.#settle(i, { error }),
@@ -169,6 +176,7 @@ class Race {
       } catch (error) {
         return this.#finishWith({ error });
       }
+      if (this.#done) return; // the delay function aborted the caller: no timer for a race that ended
       if (delay > 0) {
         this.#timerDelay = delay;
         this.#timer = startTimer(() => this.#onTimer(), delay);
@@ -186,6 +194,11 @@ class Race {
   /** Whether another attempt may start now; asks the budget, which counts it when it says yes. */
   #mayHedge(): boolean {
     if (this.#stopped || this.#ctx.aborted) return false;
+    // The request went out and cannot be sent again (internal/final.ts): a hedge would send nothing.
+    if (isFinal(this.#ctx.fn)) {
+      this.#stopped = true;
+      return false;
+    }
     if (this.#policy.budget === undefined) return true;
     let allowed: boolean;
     try {
@@ -261,7 +274,8 @@ class Race {
  * start another attempt (up to `maxHedges` more); the first acceptable answer
  * wins and the others are aborted through `ctx.signal`. A failed attempt starts
  * the next one at once. When every attempt fails, the failure that came last is
- * returned or rethrown. Inside a hedge, `ctx.attempt` is the attempt's number (1 = the first).
+ * returned or rethrown. `ctx.attempt` is left alone: it stays the attempt number of the
+ * nearest enclosing retry (1 without one); the `hedge` event numbers the hedged attempts.
  *
  * @example
  * ```ts

@@ -69,6 +69,20 @@ describe('retryWithBackoff: defaults', () => {
     }
   });
 
+  it('reads Math.random when it draws, not when the policy is created: a stub set afterwards applies', async () => {
+    const retry = retryWithBackoff({ initialDelay: 100, maxRetries: 1 });
+    const retries = record(retry, 'retry');
+    const spy = vi.spyOn(Math, 'random').mockReturnValue(0.75);
+    try {
+      const call = settle(retry.execute(flaky(1, 'ok')));
+      await vi.runAllTimersAsync();
+      expect(retries.map((r) => r.delay)).toEqual([75]);
+      expect(call.state()).toEqual({ status: 'fulfilled', value: 'ok' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('caps every delay at 30 000 ms by default', async () => {
     const retry = retryWithBackoff({ ...none, initialDelay: 20_000 });
     const retries = record(retry, 'retry');

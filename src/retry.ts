@@ -1,5 +1,7 @@
 import { backoffDelay, type BackoffSchedule, type Jitter } from './backoff.js';
+import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
+import { isFinal } from './internal/final.js';
 import { now } from './internal/timers.js';
 import { enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -140,8 +142,8 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   readonly #budget: RetryBudgetLike | undefined;
 
   constructor(options?: RetryOptions) {
-    super();
-    const o = objectOptions<RetryOptions>(OWNER, options);
+    super('retry giveUp success', OWNER);
+    const o = objectOptions<RetryOptions>(OWNER, options, 'maxRetries initialDelay multiplier maxDelay jitter delay maxElapsedTime retryAfter handle handleResult budget random');
     this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, { integer: true, infinite: true });
     this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, { infinite: true });
     this.#schedule = {
@@ -149,7 +151,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
       multiplier: numberOption(OWNER, 'multiplier', o.multiplier, 2, { min: 1 }),
       maxDelay: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, { infinite: true }),
       jitter: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
-      random: functionOption<() => number>(OWNER, 'random', o.random) ?? Math.random,
+      random: functionOption<() => number>(OWNER, 'random', o.random),
     };
     this.#customDelay = functionOption(OWNER, 'delay', o.delay);
     this.#hint = functionOption(OWNER, 'retryAfter', o.retryAfter) ?? retryAfterField;
@@ -165,7 +167,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   run(ctx: Ctx, next: Next): Promise<unknown> {
     const started = this.#maxElapsedTime === Infinity ? 0 : now();
     try {
-      this.#budget?.onFirstAttempt();
+      if (this.#budget !== undefined) countFirstAttempt(ctx, this.#budget);
     } catch (error) {
       return Promise.reject(error); // run never throws: execute always returns a promise
     }
@@ -203,7 +205,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   #afterFirst(outcome: Outcome, ctx: Ctx, next: Next, started: number): unknown {
     // A handled result that came in after the caller gave up: no retry event, no budget spent.
     if (ctx.aborted) throw ctx.reason;
-    const delay = this.#plan(1, outcome, started, this.#schedule.initialDelay);
+    const delay = this.#plan(ctx, 1, outcome, started, this.#schedule.initialDelay);
     if (delay < 0) return settle(outcome);
     const retries = new Retries();
     void this.#retry(retries, ctx, next, started, delay);
@@ -215,6 +217,8 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     try {
       for (let attempt = 2; ; attempt++) {
         await sleep(delay, ctx);
+        // An abort may land between the delay's end and this line: no attempt starts after it.
+        if (ctx.aborted) return done.reject(ctx.reason);
         let outcome: Outcome;
         try {
           const value = await next(ctx.withAttempt(attempt));
@@ -228,7 +232,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
           if (ctx.aborted || !this.#handle(error)) return done.reject(error);
           outcome = { error };
         }
-        delay = this.#plan(attempt, outcome, started, delay);
+        delay = this.#plan(ctx, attempt, outcome, started, delay);
         if (delay < 0) return 'error' in outcome ? done.reject(outcome.error) : done.resolve(outcome.value);
       }
     } catch (error) {
@@ -238,9 +242,12 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
 
   /**
    * After failed attempt `attempt`: emits `retry` and returns the delay before
-   * the next attempt, or emits `giveUp` and returns -1.
+   * the next attempt, or emits `giveUp` and returns -1. Returns -1 with no
+   * event when the call cannot send again (internal/final.ts): its failure is
+   * final, as an error that `handle` passes through is.
    */
-  #plan(attempt: number, outcome: Outcome, started: number, previousDelay: number): number {
+  #plan(ctx: Ctx, attempt: number, outcome: Outcome, started: number, previousDelay: number): number {
+    if (isFinal(ctx.fn)) return -1;
     let reason: GiveUpReason | undefined;
     let delay = 0;
     if (attempt > this.#maxRetries) reason = 'maxRetries';

@@ -1,0 +1,22 @@
+import type { RetryBudgetLike } from '../retry.js';
+import type { Ctx } from './context.js';
+
+/**
+ * Tells `budget` of the call's first attempt, unless a policy around this one
+ * already told it of this call: one call is one first attempt, however many
+ * policies share a budget (a retry around a hedge, a hedge around a retry, a
+ * retry inside a retry). Otherwise a budget shared by two nested policies
+ * would count every call twice and allow twice the retries its ratio says.
+ * The mark rides on the context, which every context derived from it copies;
+ * inside a user's own policy it is found on the call outside (`ctx.outer`).
+ */
+export function countFirstAttempt(ctx: Ctx, budget: RetryBudgetLike): void {
+  for (let c: Ctx | undefined = ctx; c !== undefined; c = c.outer) {
+    const counted = c.budgets;
+    if (counted === budget || (Array.isArray(counted) && counted.includes(budget))) return;
+  }
+  budget.onFirstAttempt();
+  const counted = ctx.budgets;
+  // A new array rather than a push: contexts derived earlier keep what they had.
+  ctx.budgets = counted === undefined ? budget : Array.isArray(counted) ? [...counted, budget] : [counted, budget];
+}
