@@ -204,6 +204,26 @@ describe('CircuitBreaker consecutive failures', () => {
     expect(breaker.state).toBe('half-open');
   });
 
+  it('treats a custom openDuration that returns no number as no wait', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: () => '5000' as unknown as number });
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.toJSON().openDuration).toBe(0);
+  });
+
+  it('says retryAfter in whole ms, rounded up', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, openDuration: () => 999.25 });
+    await failTimes(breaker, 1);
+    expect(((await attempt(breaker)) as BrokenCircuitError).retryAfter).toBe(1_000);
+    vi.advanceTimersByTime(999);
+    expect(((await attempt(breaker)) as BrokenCircuitError).retryAfter).toBe(1);
+    const halfOpen = new CircuitBreaker({ failureThreshold: 1, openDuration: 0.5 });
+    await failTimes(halfOpen, 1);
+    vi.advanceTimersByTime(1);
+    void halfOpen.execute(() => new Promise(() => {}));
+    expect(((await attempt(halfOpen)) as BrokenCircuitError).retryAfter).toBe(1);
+  });
+
   it('waits the default 30 s when a custom openDuration throws, keeping the call\'s own error', async () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 1,
@@ -599,6 +619,24 @@ describe('CircuitBreaker events', () => {
     expect(seen).toEqual([{ duration: 30 }, { duration: 70, error }]);
   });
 
+  it('never reports a NaN duration: a call that started before anyone listened is not reported', async () => {
+    const breaker = new CircuitBreaker();
+    const seen: unknown[] = [];
+    const early = deferred();
+    const earlyFailure = deferred();
+    const calls = [breaker.execute(() => early.promise), attempt(breaker, () => earlyFailure.promise)];
+    breaker.on('success', (p) => seen.push(p));
+    breaker.on('failure', (p) => seen.push(p));
+    const late = breaker.execute(() => new Promise((resolve) => setTimeout(resolve, 10)));
+    early.resolve('early');
+    earlyFailure.reject(new Error('early'));
+    await vi.advanceTimersByTimeAsync(10);
+    await Promise.all([...calls, late]);
+    expect(seen).toEqual([{ duration: 10 }]);
+    // Both untimed calls were still counted.
+    expect(breaker.stats()).toMatchObject({ calls: 3, failures: 1 });
+  });
+
   it('does not read the clock on the happy path when nobody listens', async () => {
     const breaker = new CircuitBreaker();
     const clock = vi.spyOn(performance, 'now');
@@ -697,6 +735,36 @@ describe('CircuitBreaker snapshots', () => {
     expect(copy.stats()).toMatchObject({ calls: 1, failures: 0 });
     vi.advanceTimersByTime(5_000);
     expect(copy.stats()).toMatchObject({ calls: 0 });
+  });
+
+  it('refuses impossible snapshots with a TypeError naming initialState', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, windowDuration: 10_000 });
+    await failTimes(breaker, 1);
+    const open = breaker.toJSON();
+    expect(open).toMatchObject({ state: 'open', window: { kind: 'time' } });
+    const bucket = (open.window as { readonly buckets: readonly (readonly number[])[] }).buckets[0]!;
+    const closed = new CircuitBreaker().toJSON();
+    const impossible: Record<string, unknown> = {
+      'more failures than calls': { ...open, window: { kind: 'time', buckets: [[bucket[0], 1, 2, 0, 0]] } },
+      'more slow calls than calls': { ...open, window: { kind: 'time', buckets: [[bucket[0], 1, 0, 2, 0]] } },
+      'fractional calls': { ...open, window: { kind: 'time', buckets: [[bucket[0], 1.5, 1, 0, 0]] } },
+      'fractional rejections': { ...closed, window: { kind: 'count', outcomes: '', rejections: 0.5 } },
+      'fractional opens': { ...open, opens: 1.5 },
+      'fractional consecutive failures': { ...open, consecutiveFailures: 0.1 },
+      'negative consecutive failures': { ...open, consecutiveFailures: -1 },
+      'a count given as a string': { ...open, opens: '1' },
+      'a NaN savedAt': { ...open, savedAt: NaN },
+      'an infinite openRemaining': { ...open, openRemaining: Infinity },
+      'a wait left on a closed circuit': { ...closed, openRemaining: 5_000 },
+      'holds on a closed circuit': { ...closed, isolations: 2 },
+      'an isolated circuit without holds': { ...closed, state: 'isolated', isolations: 0 },
+    };
+    for (const [name, initialState] of Object.entries(impossible)) {
+      expect(() => new CircuitBreaker({ initialState: initialState as never }), name).toThrow(TypeError);
+      expect(() => new CircuitBreaker({ initialState: initialState as never }), name).toThrow(/"initialState"/);
+    }
+    // What toJSON() makes is always accepted, also fractional times.
+    expect(new CircuitBreaker({ windowDuration: 10_000, initialState: { ...open, openRemaining: 0.5, openDuration: 0.5 } }).state).toBe('open');
   });
 
   it('takes the newest calls of a count window into a smaller one', async () => {

@@ -84,9 +84,9 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   /** The current state. Reads `'half-open'` as soon as the open wait has passed. */
   get state(): CircuitState {
-    if (this.#isolations > 0) return 'isolated';
-    if (this.#phase === OPEN) this.#sync(now());
-    return this.#phase === CLOSED ? 'closed' : this.#phase === OPEN ? 'open' : 'half-open';
+    if (this.#phase === OPEN && this.#isolations === 0) this.#sync(now());
+    // Read after the sync: a listener of its transition may have isolated the breaker.
+    return this.#isolations > 0 ? 'isolated' : this.#phase === CLOSED ? 'closed' : this.#phase === OPEN ? 'open' : 'half-open';
   }
 
   /** Counts over the current window. */
@@ -153,29 +153,34 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   #admit(ctx: Ctx, next: Next): Promise<unknown> {
     const t = now();
     if (this.#isolations === 0) this.#sync(t);
-    // Checked again: a listener of the transition may have isolated or reset the breaker.
+    // A listener of that transition may have aborted this call: it must not start.
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    // Checked again: such a listener may also have isolated or reset the breaker.
     if (this.#isolations === 0) {
       if (this.#phase === CLOSED) return this.#call(ctx, next, this.#generation);
       if (this.#phase === HALF_OPEN) {
-        if (this.#trials < this.#o.halfOpenMaxCalls) {
+        const free = this.#trials < this.#o.halfOpenMaxCalls;
+        if (free || t >= this.#dueAt) {
+          if (!free) {
+            // Every trial slot has been busy for a whole open wait: count those
+            // trials as hung, ignore their results, and start a fresh one.
+            this.#generation++;
+            this.#trials = 0;
+          }
           this.#trials++;
-          this.#dueAt = t + this.#openFor;
-          return this.#call(ctx, next, this.#generation);
-        }
-        if (t >= this.#dueAt) {
-          // Every trial slot has been busy for a whole open wait: count those
-          // trials as hung, ignore their results, and start a fresh one.
-          this.#generation++;
-          this.#trials = 1;
-          this.#dueAt = t + this.#openFor;
+          // With no open wait (0), a trial that just started would count as hung
+          // at once and every caller would become a trial: then it is the default wait.
+          this.#dueAt = t + (this.#openFor || 30_000);
           return this.#call(ctx, next, this.#generation);
         }
       }
     }
     this.#window.reject(t);
     const state = this.#isolations > 0 ? 'isolated' : this.#phase === OPEN ? 'open' : 'half-open';
+    // Made before the event: a listener's reset() must not change what this rejection says.
+    const error = rejection(state, Math.ceil(Math.max(0, this.#dueAt - t)), this.#cause);
     if (this.listeners.rejected !== undefined) this.emit('rejected', { state });
-    return Promise.reject(rejection(state, Math.max(0, this.#dueAt - t), this.#cause));
+    return Promise.reject(error);
   }
 
   #call(ctx: Ctx, next: Next, generation: number): Promise<unknown> {
@@ -229,12 +234,16 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   /** Records how an admitted call ended: `result` is what it threw (`thrown`) or returned. */
   #settle(generation: number, start: number, failed: boolean, thrown: boolean, result: unknown): void {
-    const end = start === start || this.#o.windowDuration !== undefined ? now() : 0;
+    const timed = start === start; // not NaN
+    const end = timed || this.#o.windowDuration !== undefined ? now() : 0;
     const duration = end - start;
     const slow = this.#o.slowCallDuration !== undefined && duration >= this.#o.slowCallDuration;
-    if (failed) {
-      if (this.listeners.failure !== undefined) this.emit('failure', thrown ? { duration, error: result } : { duration, value: result });
-    } else if (this.listeners.success !== undefined) this.emit('success', { duration });
+    // An untimed call (nobody listened when it started) has no duration to report.
+    if (timed) {
+      if (!failed) {
+        if (this.listeners.success !== undefined) this.emit('success', { duration });
+      } else if (this.listeners.failure !== undefined) this.emit('failure', thrown ? { duration, error: result } : { duration, value: result });
+    }
     // A result from before the last state change must not move the state again.
     if (generation !== this.#generation) return;
     if (this.#phase === HALF_OPEN) {
@@ -266,8 +275,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#phase = HALF_OPEN;
     this.#generation++;
     this.#trials = this.#successes = 0;
-    this.#change('open', 'half-open');
-    if (this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
+    if (this.#change('open', 'half-open') && this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
   }
 
   #open(t: number, from: CircuitState, thrown: boolean, result: unknown): void {
@@ -277,8 +285,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#generation++;
     this.#trials = this.#successes = 0;
     this.#cause = thrown ? result : undefined;
-    this.#change(from, 'open');
-    if (this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
+    if (this.#change(from, 'open') && this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
   }
 
   #close(from: CircuitState): void {
@@ -287,13 +294,18 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#opens = this.#consecutive = this.#trials = this.#successes = 0;
     this.#cause = undefined;
     this.#window.clear();
-    if (from === 'closed') return;
-    this.#change(from, 'closed');
-    if (this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
+    if (from !== 'closed' && this.#change(from, 'closed') && this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
   }
 
-  #change(from: CircuitState, to: CircuitState): void {
+  /**
+   * Tells `stateChange` listeners; returns whether the transition still
+   * stands, so the event that follows it (`open`, `halfOpen`, `close`) is not
+   * sent for a transition a listener already superseded (by reset, isolate).
+   */
+  #change(from: CircuitState, to: CircuitState): boolean {
+    const generation = this.#generation;
     if (this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
+    return generation === this.#generation;
   }
 
   #restore(s: CircuitBreakerSnapshot, t: number): void {
@@ -303,7 +315,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#consecutive = s.consecutiveFailures;
     this.#opens = s.opens;
     this.#openFor = s.openDuration ?? Infinity;
-    if (s.state === 'isolated') this.#isolations = Math.max(1, s.isolations);
+    this.#isolations = s.isolations; // > 0 exactly when isolated (checked)
     if (s.state === 'open' || s.state === 'half-open') {
       // Half-open resumes as open with its wait over: trials in flight did not survive.
       this.#phase = OPEN;

@@ -24,8 +24,13 @@ export interface CircuitBreakerEvents {
   close: Readonly<Record<never, never>>;
   /** A call was rejected without running. */
   rejected: { readonly state: 'open' | 'half-open' | 'isolated' };
-  /** A call succeeded after `duration` ms (`NaN` if nobody listened when it started). */
+  /**
+   * A call succeeded after `duration` ms. Sent for calls that started while
+   * something listened to `success` or `failure` (or with `slowCallDuration`
+   * set): only those are timed, so a listener added mid-call does not hear of
+   * the calls already in flight.
+   */
   success: { readonly duration: number };
-  /** A call failed after `duration` ms, with a thrown `error` or a handled `value`. */
+  /** A call failed after `duration` ms, with a thrown `error` or a handled `value` (timed calls only, as for `success`). */
   failure: { readonly duration: number; readonly error?: unknown; readonly value?: unknown };
 }

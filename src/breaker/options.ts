@@ -48,7 +48,9 @@ export interface CircuitBreakerOptions {
    * Ms the circuit stays `open` before trial calls are let through; or
    * `(opens) => ms`, where `opens` counts consecutive openings from 1 (reset
    * when the circuit closes), for a growing wait. `Infinity`: until `reset()`.
-   * A function's `NaN` or negative result means no wait; if it throws, 30 000 ms.
+   * A function's result that is not a number `>= 0` (`NaN`, negative, not a
+   * number) means no wait; if it throws, 30 000 ms. A trial call counts as hung
+   * (and another is admitted) after the same wait, or 30 000 ms after a wait of 0.
    * @default 30_000
    */
   readonly openDuration?: (number | ((opens: number) => number)) | undefined;
@@ -122,7 +124,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {
     const custom = o.openDuration;
-    // A schedule that returns NaN or a negative number means no wait; one that
+    // A schedule that returns NaN, a negative number or no number means no wait; one that
     // throws gets the default wait (it runs inside a call's settlement, where
     // an error of its own must not replace the call's outcome).
     openDuration = (opens) => {
@@ -132,7 +134,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       } catch {
         return 30_000;
       }
-      return ms >= 0 ? ms : 0;
+      return typeof ms === 'number' && ms >= 0 ? ms : 0;
     };
   } else {
     const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, { infinite: true });

@@ -41,8 +41,14 @@ export interface CircuitBreakerSnapshot {
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
 
+/** A whole number of calls (or openings, holds …) `>= 0`. */
 function count(value: unknown): boolean {
-  return typeof value === 'number' && value >= 0 && value !== Infinity;
+  return Number.isInteger(value) && (value as number) >= 0;
+}
+
+/** Ms `>= 0`, or `null` for a wait without end. */
+function wait(value: unknown): boolean {
+  return value === null || (Number.isFinite(value) && (value as number) >= 0);
 }
 
 function validWindow(window: unknown): window is WindowSnapshot {
@@ -50,8 +56,9 @@ function validWindow(window: unknown): window is WindowSnapshot {
   const w = window as Record<string, unknown>;
   if (w.kind === 'count') return typeof w.outcomes === 'string' && /^[0-3]*$/.test(w.outcomes) && count(w.rejections);
   if (w.kind !== 'time' || !Array.isArray(w.buckets)) return false;
+  // [age, calls, failures, slow, rejections]: failures and slow calls are among the calls.
   return w.buckets.every(
-    (b: unknown) => Array.isArray(b) && b.length === 5 && typeof b[0] === 'number' && Number.isFinite(b[0]) && b.slice(1).every(count),
+    (b: unknown) => Array.isArray(b) && b.length === 5 && Number.isFinite(b[0]) && b.slice(1).every(count) && b[2] <= b[1] && b[3] <= b[1],
   );
 }
 
@@ -64,11 +71,13 @@ export function parseSnapshot(owner: string, value: unknown): CircuitBreakerSnap
     typeof s === 'object' &&
     s.version === 1 &&
     STATES.includes(s.state as CircuitState) &&
-    typeof s.savedAt === 'number' &&
-    (count(s.openRemaining) || s.openRemaining === null) &&
-    (count(s.openDuration) || s.openDuration === null) &&
+    Number.isFinite(s.savedAt) &&
+    // Only an open circuit has a wait left; only an isolated one has holds.
+    (s.state === 'open' ? wait(s.openRemaining) : s.openRemaining === 0) &&
+    wait(s.openDuration) &&
     count(s.opens) &&
     count(s.isolations) &&
+    (s.isolations as number) > 0 === (s.state === 'isolated') &&
     count(s.consecutiveFailures) &&
     validWindow(s.window);
   if (!ok) invalid(owner, 'initialState', 'a snapshot from toJSON()', value);
