@@ -7,5 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
-  treeshake: true,
+  // No `treeshake`: it runs Rollup over esbuild's output, which then ends with two
+  // sourceMappingURL comments, and drops nothing (the entry exports everything).
 });

@@ -1,6 +1,25 @@
+import type { Emitter as EmitterClass } from './events.js';
+import type { PolicyBase as PolicyBaseClass } from './policy.js';
+
 export { wrap, PolicyWrap } from './policy.js';
-export type { Policy, PolicyBase, PolicyContext, WidenedBy } from './policy.js';
-export type { Emitter, Listener, Unsubscribe } from './events.js';
+export type { Policy, PolicyContext, WidenedBy } from './policy.js';
+export type { Listener, Unsubscribe } from './events.js';
+
+// The two base classes are types only: there is no export to construct or extend
+// at run time. Aliases rather than `export type { … }`: the d.ts bundler turns a
+// type-only export of a class back into a value export (tools/pack-check checks).
+
+/**
+ * The event surface every built-in policy has: `on(event, listener)` returns a
+ * function that unsubscribes. A type only: get one from a policy, not `new`.
+ */
+export type Emitter<E extends object> = EmitterClass<E>;
+
+/**
+ * Base of the built-in policies, as a type only (to type a list of them): write
+ * your own policy as an object with `execute` (see {@link Policy}), not a subclass.
+ */
+export type PolicyBase<E extends object = Record<never, never>, W = never> = PolicyBaseClass<E, W>;
 export {
   ResilienceError,
   BrokenCircuitError,
