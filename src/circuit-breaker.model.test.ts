@@ -89,7 +89,8 @@ class Model {
         this.lastTrial = t;
         return { start: t, epoch: this.epoch };
       }
-      if (t >= this.lastTrial + this.openFor) {
+      // A trial has hung after the open wait; after a wait of 0, after the default 30 s.
+      if (t >= this.lastTrial + (this.openFor || 30_000)) {
         this.replacements++;
         this.epoch++;
         this.trials = 1;
@@ -129,7 +130,7 @@ class Model {
   open(t: number, from: State): void {
     this.opens++;
     const ms = this.c.openDuration(this.opens);
-    this.openFor = ms >= 0 ? ms : 0;
+    this.openFor = typeof ms === 'number' && ms >= 0 ? ms : 0;
     this.openUntil = t + this.openFor;
     this.mode = 'open';
     this.epoch++;
@@ -178,7 +179,8 @@ function randomConfig(random: () => number): { config: Config; options: CircuitB
   const minimumCalls = windowDuration === undefined ? int(1, windowSize) : int(1, 6);
   const slowCallDuration = random() < 0.5 ? pick(20, 50, 100) : undefined;
   const slowRate = slowCallDuration !== undefined && random() < 0.6 ? pick(0.34, 0.5, 1) : undefined;
-  const base = int(20, 400);
+  // Now and then no open wait at all: half-open at once, yet still at most halfOpenMaxCalls trials.
+  const base = random() < 0.1 ? 0 : int(20, 400);
   const growing = random() < 0.3;
   const openDuration = growing ? (opens: number) => opens * base : () => base;
   const config: Config = {
@@ -342,6 +344,7 @@ async function runSequence(seed: number, steps: number): Promise<void> {
   }
   for (const change of model.changes) coverage[change] = (coverage[change] ?? 0) + 1;
   coverage['hung trial replaced'] = (coverage['hung trial replaced'] ?? 0) + model.replacements;
+  if (config.openDuration(1) === 0) coverage['no open wait'] = (coverage['no open wait'] ?? 0) + model.changes.filter((c) => c === 'open->half-open').length;
   // Let every call end, so nothing is left pending.
   for (const call of inFlight) call.settle.resolve('good');
   await Promise.all(inFlight.map((c) => c.done));
@@ -372,7 +375,7 @@ it('agrees with a plain reference model over thousands of random steps', async (
     for (const reached of [
       'closed->open', 'open->half-open', 'half-open->open', 'half-open->closed', 'closed->isolated', 'open->isolated',
       'half-open->isolated', 'isolated->closed', 'open->closed', 'hung trial replaced', 'snapshot closed', 'snapshot open',
-      'snapshot half-open',
+      'snapshot half-open', 'no open wait',
     ]) {
       expect(coverage[reached] ?? 0, reached).toBeGreaterThanOrEqual(5);
     }
