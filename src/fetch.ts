@@ -57,6 +57,10 @@ function discard(response: Response): void {
   response.body?.cancel().catch(() => {});
 }
 
+function discardAll(responses: readonly Response[], keep: Response | undefined): void {
+  for (const response of responses) if (response !== keep) discard(response);
+}
+
 /**
  * Each attempt's signal: `ctx.signal`, which built-in policies chain to the
  * caller's signal while the call runs. Only a user's own policy, which may
@@ -136,30 +140,38 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
   const retryable = config.methods.has(method) && replayable(init?.body);
   if (!retryable) return sendOnce(config, input, init, caller);
 
-  // A failed response that a retry may follow: its body is discarded when the next attempt starts,
-  // or when the call ends with something else, but not before (the caller may end up with it).
-  let lastFailed: Response | undefined;
+  // Failed responses that a retry or a hedge may follow: each body is discarded when the next
+  // attempt starts or when the call ends, unless the caller gets it (until then it may).
+  // More than one when hedged attempts fail side by side.
+  let failures: Response[] | undefined;
+  let ended = false;
   const attempt = (ctx: PolicyContext): Promise<Response> => {
-    if (lastFailed !== undefined) discard(lastFailed);
-    lastFailed = undefined;
+    if (failures !== undefined) discardAll(failures, undefined);
+    failures = undefined;
     // A Request's body is a stream: each attempt sends its own clone.
     const target = request !== undefined && request.body !== null ? request.clone() : input;
     return fetchWith(config, target, init, attemptSignal(ctx, caller)).then((response) => {
       if (!failed(response)) return response;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > config.maxRetryAfter) return response;
-      lastFailed = response;
+      // A loser's answer after the call ended: nobody can get it.
+      if (ended) discard(response);
+      else (failures ??= []).push(response);
       throw new HttpStatusError(undefined, { response, retryAfter });
     });
   };
+  const end = (answer: Response | undefined): void => {
+    ended = true;
+    if (failures !== undefined) discardAll(failures, answer);
+  };
   return config.policy.execute(attempt, caller).then(
     (response) => {
-      if (lastFailed !== undefined && lastFailed !== response) discard(lastFailed);
+      end(response);
       return response;
     },
     (error: unknown) => {
       const response = answerOf(error);
-      if (lastFailed !== undefined && lastFailed !== response) discard(lastFailed);
+      end(response);
       if (response !== undefined) return response;
       throw error;
     },

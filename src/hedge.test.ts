@@ -321,6 +321,20 @@ describe('hedge', () => {
     expect(seen[0]!.abortedWith).toBeDefined();
   });
 
+  it('leaves no timer behind when a delay function aborts the caller', async () => {
+    const caller = new AbortController();
+    const policy = hedge({
+      delay: () => {
+        caller.abort('gone');
+        return 60_000;
+      },
+    });
+    const { fn, seen } = backend([{ after: 100, value: 1 }]);
+    await expect(policy.execute(fn, caller.signal)).rejects.toBe('gone');
+    expect(seen).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0); // the attempt's own timer was cleared by its abort; no 60 s delay left
+  });
+
   it('fails the call when a custom budget throws while a hedge is due', async () => {
     const budget = {
       onFirstAttempt() {},

@@ -136,6 +136,31 @@ describe('resilientFetch: statuses', () => {
     expect(await res.text()).toBe('body 3');
     expect(cancelled).toEqual([1, 2]);
   });
+
+  it('discards the body of every failed response the caller does not get, when hedged attempts fail side by side', async () => {
+    const cancelled: number[] = [];
+    let n = 0;
+    // Attempt 1 answers 503 after 30 ms, attempt 2 (the hedge, started at 5 ms) a 503 after 40 ms.
+    const fakeFetch: FetchFunction = async () => {
+      const id = ++n;
+      await wait(id === 1 ? 30 : 40);
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(new TextEncoder().encode(`body ${id}`));
+          controller.close();
+        },
+        cancel() {
+          cancelled.push(id);
+        },
+      });
+      return new Response(body, { status: 503 });
+    };
+    const res = await resilientFetch(hedge({ delay: 5, maxHedges: 1 }), { fetch: fakeFetch })('http://example.invalid/');
+    expect(n).toBe(2);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe('body 2'); // the failure that came last
+    expect(cancelled).toEqual([1]);
+  });
 });
 
 describe('resilientFetch: with a circuit breaker', () => {
