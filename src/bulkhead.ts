@@ -49,11 +49,14 @@ const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as
  *
  * @example
  * ```ts
- * import { Bulkhead, BulkheadRejectedError } from 'breakwater';
+ * import { Bulkhead } from 'breakwater';
+ * import pg from 'pg';
  *
+ * // As many slots as the pool has connections: callers queue here, with a deadline.
+ * const pool = new pg.Pool({ max: 10 });
  * const db = new Bulkhead({ maxConcurrent: 10, maxQueue: 100, queueTimeout: 2_000 });
  * db.on('rejected', ({ reason }) => console.warn(`database bulkhead: ${reason}`));
- * const rows = await db.execute(({ signal }) => pool.query('SELECT 1', { signal }));
+ * const { rows } = await db.execute(() => pool.query('SELECT 1'));
  * console.log(db.active, db.queued);
  * ```
  */

@@ -3,16 +3,15 @@
  *
  * @example
  * ```ts
- * import { ResilienceError } from 'breakwater';
+ * import { ResilienceError, wrap, CircuitBreaker, Bulkhead } from 'breakwater';
  *
- * try { await policy.execute(call); }
+ * const policy = wrap(new CircuitBreaker(), new Bulkhead({ maxConcurrent: 10 }));
+ * try { await policy.execute(({ signal }) => fetch('https://api.example.com/items', { signal })); }
  * catch (error) { if (error instanceof ResilienceError) console.warn('shed:', error.name); }
  * ```
  */
 export class ResilienceError extends Error {
-  constructor(message?: string, options?: { readonly cause?: unknown }) {
-    super(message, options);
-  }
+  // Error's own constructor, `(message?, { cause }?)`: one of ours would only cost bytes.
   override name: string = 'ResilienceError';
 }
 
@@ -35,9 +34,10 @@ export interface BrokenCircuitErrorOptions {
  *
  * @example
  * ```ts
- * import { BrokenCircuitError } from 'breakwater';
+ * import { BrokenCircuitError, CircuitBreaker } from 'breakwater';
  *
- * try { await breaker.execute(call); }
+ * const breaker = new CircuitBreaker();
+ * try { await breaker.execute(({ signal }) => fetch('https://api.example.com/items', { signal })); }
  * catch (error) { if (error instanceof BrokenCircuitError) console.log(`try again in ${error.retryAfter} ms`); }
  * ```
  */
@@ -57,10 +57,11 @@ export class BrokenCircuitError extends ResilienceError {
  *
  * @example
  * ```ts
- * import { IsolatedCircuitError } from 'breakwater';
+ * import { IsolatedCircuitError, CircuitBreaker } from 'breakwater';
  *
+ * const breaker = new CircuitBreaker();
  * const release = breaker.isolate();
- * await breaker.execute(call).catch((error) => error instanceof IsolatedCircuitError); // true
+ * await breaker.execute(() => 'not called').catch((error: unknown) => error instanceof IsolatedCircuitError); // true
  * release();
  * ```
  */
@@ -94,9 +95,10 @@ export interface BulkheadRejectedErrorOptions {
  *
  * @example
  * ```ts
- * import { BulkheadRejectedError } from 'breakwater';
+ * import { BulkheadRejectedError, Bulkhead } from 'breakwater';
  *
- * try { await bulkhead.execute(call); }
+ * const bulkhead = new Bulkhead({ maxConcurrent: 10 });
+ * try { await bulkhead.execute(({ signal }) => fetch('https://api.example.com/items', { signal })); }
  * catch (error) { if (error instanceof BulkheadRejectedError) console.log(error.reason); }
  * ```
  */
@@ -168,9 +170,10 @@ export interface RateLimitedErrorOptions {
  *
  * @example
  * ```ts
- * import { RateLimitedError } from 'breakwater';
+ * import { RateLimitedError, RateLimiter } from 'breakwater';
  *
- * try { await limiter.execute(call); }
+ * const limiter = new RateLimiter({ limit: 10, interval: 1_000 });
+ * try { await limiter.execute(({ signal }) => fetch('https://api.example.com/items', { signal })); }
  * catch (error) { if (error instanceof RateLimitedError) console.log(`next token in ${error.retryAfter} ms`); }
  * ```
  */

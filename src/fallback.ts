@@ -94,8 +94,11 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
  * ```ts
  * import { withFallback } from 'breakwater';
  *
- * const cached = withFallback((outcome) => ({ items: [], stale: true }));
- * const result = await cached.execute(() => loadItems()); // { items, stale } | the fallback
+ * const cached = withFallback((outcome) => ({ items: [], stale: true, error: 'error' in outcome ? outcome.error : undefined }));
+ * const result = await cached.execute(async ({ signal }) => {
+ *   const res = await fetch('https://api.example.com/items', { signal });
+ *   return (await res.json()) as { items: string[] };
+ * }); // { items: string[] } | the fallback
  * ```
  */
 /* @__NO_SIDE_EFFECTS__ */

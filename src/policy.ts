@@ -28,16 +28,18 @@ export interface PolicyContext {
  *
  * @example
  * ```ts
- * import { wrap, type Policy } from 'breakwater';
+ * import { wrap, retryWithBackoff, type Policy } from 'breakwater';
  *
  * const logging: Policy = {
  *   async execute(fn, signal) {
- *     console.time('call');
+ *     const started = performance.now();
+ *     // Hand fn the signal you were given, so aborts reach it. Attempt 1: this policy numbers
+ *     // no attempts of its own, so inside wrap() fn keeps the enclosing retry's number.
  *     try { return await fn({ signal: signal ?? new AbortController().signal, attempt: 1 }); }
- *     finally { console.timeEnd('call'); }
+ *     finally { console.log(`attempt took ${performance.now() - started} ms`); }
  *   },
  * };
- * const pipeline = wrap(logging);
+ * const pipeline = wrap(retryWithBackoff(), logging); // logs every attempt
  * ```
  */
 export interface Policy<W = never> {
