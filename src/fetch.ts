@@ -24,6 +24,13 @@ export interface ResilientFetchOptions {
    */
   readonly timeout?: number | undefined;
   /**
+   * Overall deadline in ms of the default pipeline: all attempts and the delays between them
+   * together (a request to a hung server ends after this, not after every attempt's `timeout`).
+   * Used only when no policy is given. `Infinity` turns it off.
+   * @default 30_000
+   */
+  readonly totalTimeout?: number | undefined;
+  /**
    * Methods whose requests may be sent more than once. A request with another method
    * (POST, PATCH, …) or with a one-shot `ReadableStream` body reaches the server at most once.
    * Add `'POST'` when your server deduplicates, e.g. by an idempotency key.
@@ -91,9 +98,12 @@ interface Config {
 
 /**
  * Wraps `fetch` in a policy. The returned function has `fetch`'s signature;
- * every request runs through `policy` (by default a `retryWithBackoff()` with
- * the contract's defaults around a per-attempt `withTimeout(options.timeout)`),
- * and each attempt's fetch gets `ctx.signal` together with the caller's `init.signal`.
+ * every request runs through `policy`, and each attempt's fetch gets
+ * `ctx.signal` together with the caller's `init.signal`. Without a policy,
+ * the default pipeline runs: a `retryWithBackoff()` with the contract's
+ * defaults around a per-attempt `withTimeout(options.timeout)` (10 s), all
+ * inside `withTimeout(options.totalTimeout)` (30 s). Call it as
+ * `resilientFetch(options)`, `resilientFetch(policy)` or `resilientFetch(policy, options)`.
  *
  * - 408, 429, every 5xx (and 413 with `Retry-After`) and network errors
  *   are failures inside the policy, thrown as {@link HttpStatusError}; when the
@@ -112,20 +122,30 @@ interface Config {
  * if (res.ok) console.log(await res.json());
  * ```
  */
+export function resilientFetch(options?: ResilientFetchOptions): FetchFunction;
+/** `policy` in place of the default pipeline; `options` as above (`timeout` and `totalTimeout` then unused). */
+export function resilientFetch(policy: Policy<Response> | undefined, options?: ResilientFetchOptions): FetchFunction;
 /* @__NO_SIDE_EFFECTS__ */
-export function resilientFetch(policy?: Policy<Response>, options?: ResilientFetchOptions): FetchFunction {
+export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions, options?: ResilientFetchOptions): FetchFunction {
+  let policy = first as Policy<Response> | undefined;
+  // Alone, a plain object without `execute` is the options: a policy always has one.
+  if (options === undefined && typeof first === 'object' && first !== null && !('execute' in first)) {
+    options = first;
+    policy = undefined;
+  }
   const o = objectOptions<ResilientFetchOptions>(OWNER, options, 'fetch timeout totalTimeout retryMethods maxRetryAfter');
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function')) {
     invalid(OWNER, 'policy', 'a policy with an execute method', policy);
   }
   const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
+  const total = numberOption(OWNER, 'totalTimeout', o.totalTimeout, 30_000, { infinite: true });
   // Only `undefined` means the default: null is a mistake to report.
   const methods = o.retryMethods === undefined ? IDEMPOTENT : o.retryMethods;
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
     invalid(OWNER, 'retryMethods', 'an array of method names', methods);
   }
   const config: Config = {
-    policy: policy ?? wrap(retryWithBackoff(), withTimeout(timeout)),
+    policy: policy ?? (total === Infinity ? wrap(retryWithBackoff(), withTimeout(timeout)) : wrap(withTimeout(total), retryWithBackoff(), withTimeout(timeout))),
     fetch: functionOption<FetchFunction>(OWNER, 'fetch', o.fetch),
     methods: new Set(methods.map((m) => m.toUpperCase())),
     maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),

@@ -1,6 +1,6 @@
 // resilientFetch against a real HTTP server on loopback. Real timers: every
 // wait here is a few ms of server delay or backoff, so the file stays fast.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BrokenCircuitError,
   CircuitBreaker,
@@ -493,6 +493,25 @@ describe('resilientFetch: defaults and options', () => {
     expect(server.count(p)).toBe(3);
   });
 
+  it('takes the options alone as its only argument: resilientFetch(options)', async () => {
+    const p = path('options-first');
+    server.script(p, { hang: true }, { status: 503 }, { status: 200, body: 'third' });
+    const res = await resilientFetch({ timeout: 100 })(url(p));
+    expect(await res.text()).toBe('third');
+    expect(server.count(p)).toBe(3);
+  });
+
+  it('bounds the default pipeline by totalTimeout: a hung server ends the call after it', async () => {
+    const p = path('total-timeout');
+    server.script(p, { hang: true });
+    const started = performance.now();
+    const error = await resilientFetch({ timeout: 100, totalTimeout: 250 })(url(p)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).timeout).toBe(250);
+    expect(performance.now() - started).toBeLessThan(400); // 4 attempts × 100 ms and their delays would take longer
+    expect(server.count(p)).toBeLessThanOrEqual(3);
+  });
+
   it('looks globalThis.fetch up on every call, unless options.fetch is given', async () => {
     const p = path('which-fetch');
     const api = resilientFetch(fastRetry().retry);
@@ -543,7 +562,11 @@ describe('resilientFetch: defaults and options', () => {
   });
 
   it('rejects bad options when it is created', () => {
-    expect(() => resilientFetch({} as Policy)).toThrow(TypeError);
+    expect(() => resilientFetch({} as Policy, {})).toThrow(/policy/);
+    expect(() => resilientFetch({ execute: 'no' } as never)).toThrow(/policy/);
+    expect(() => resilientFetch(null as never)).toThrow(/policy/);
+    expect(() => resilientFetch({ totalTimeout: -1 })).toThrow(/totalTimeout/);
+    expect(() => resilientFetch(undefined, { totalTimeout: Number.NaN })).toThrow(RangeError);
     expect(() => resilientFetch(undefined, { timeout: -1 })).toThrow(RangeError);
     expect(() => resilientFetch(undefined, { maxRetryAfter: Number.NaN })).toThrow(/maxRetryAfter/);
     expect(() => resilientFetch(undefined, { retryMethods: 'POST' as never })).toThrow(/retryMethods/);
@@ -562,5 +585,59 @@ describe('resilientFetch: defaults and options', () => {
     const response = new Response(null, { status: 429 });
     const error = new HttpStatusError(undefined, { response, retryAfter: 1_000 });
     expect(error).toMatchObject({ name: 'HttpStatusError', status: 429, response, retryAfter: 1_000, message: 'HTTP 429' });
+  });
+});
+
+describe('resilientFetch: the default deadline', () => {
+  it('ends a request to a hung server after 30 s in all by default, not after 4 attempts of 10 s', async () => {
+    vi.useFakeTimers();
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      let sent = 0;
+      const hung: FetchFunction = (_input, init) => {
+        sent++;
+        const signal = init!.signal!;
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      };
+      let result: unknown = 'pending';
+      void resilientFetch({ fetch: hung })('http://example.invalid/').then(
+        (value) => (result = value),
+        (error: unknown) => (result = error),
+      );
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(result).toBe('pending');
+      await vi.advanceTimersByTimeAsync(1);
+      expect(result).toBeInstanceOf(TimeoutError);
+      expect((result as TimeoutError).timeout).toBe(30_000);
+      expect(sent).toBe(3);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      random.mockRestore();
+      vi.useRealTimers();
+    }
+  });
+
+  it('has no overall deadline with totalTimeout: Infinity, nor when a policy is given', async () => {
+    vi.useFakeTimers();
+    try {
+      // Nothing can abort the second call's attempt: it gets no signal, and hangs for good.
+      const hung: FetchFunction = (_input, init) =>
+        new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason), { once: true }));
+      const results: unknown[] = ['pending', 'pending'];
+      const calls = [
+        resilientFetch({ fetch: hung, totalTimeout: Infinity, timeout: 20_000 }),
+        resilientFetch(retryWithBackoff({ maxRetries: 0 }), { fetch: hung, totalTimeout: 1 }),
+      ].map((api, i) => api('http://example.invalid/').then((value) => (results[i] = value), (error: unknown) => (results[i] = error)));
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(results).toEqual(['pending', 'pending']);
+      await vi.advanceTimersByTimeAsync(60_000); // four attempts of 20 s end the first; nothing ends the second
+      expect(results[0]).toBeInstanceOf(TimeoutError);
+      expect((results[0] as TimeoutError).timeout).toBe(20_000);
+      expect(results[1]).toBe('pending');
+      void calls;
+    } finally {
+      vi.clearAllTimers();
+      vi.useRealTimers();
+    }
   });
 });
