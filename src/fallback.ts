@@ -45,8 +45,8 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
   readonly #handleResult: FallbackOptions['handleResult'];
 
   constructor(fallback: Fallback<F>, options?: FallbackOptions) {
-    super();
-    const o = objectOptions<FallbackOptions>(OWNER, options);
+    super('fallback', OWNER);
+    const o = objectOptions<FallbackOptions>(OWNER, options, 'handle handleResult');
     this.#fallback = fallback;
     this.#handle = functionOption(OWNER, 'handle', o.handle);
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);

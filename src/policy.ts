@@ -1,5 +1,6 @@
 import { Emitter } from './events.js';
-import { Ctx, invoke, type Next } from './internal/context.js';
+import { Ctx, invoke, isSignal, settleOnce, type Next } from './internal/context.js';
+import { describe } from './internal/validate.js';
 
 /**
  * What `fn` receives from `execute`.
@@ -46,7 +47,9 @@ export interface Policy<W = never> {
   /**
    * Runs `fn` under this policy. Always returns a promise. If `signal` is
    * already aborted, `fn` is not called and the promise rejects with
-   * `signal.reason`.
+   * `signal.reason`. A `fn` that is no function, or a `signal` that is no
+   * AbortSignal (`undefined` and `null` mean none), rejects at once with a
+   * `TypeError`: nothing is called, counted or started.
    */
   execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W>;
 }
@@ -66,11 +69,27 @@ export interface Policy<W = never> {
 export abstract class PolicyBase<E extends object = Record<never, never>, W = never> extends Emitter<E> implements Policy<W> {
   /** Type-only: what this policy may return instead of `fn`'s value. No runtime field. */
   declare readonly '~widen': [W];
+  // #private: a minified name. A string of its own, not `constructor.name`, which minifiers mangle.
+  readonly #name: string;
+
+  /**
+   * @param events the names of `E`'s events, space-separated.
+   * @param name how `execute`'s argument errors name the policy.
+   */
+  constructor(events: string, name: string) {
+    super(events);
+    this.#name = name;
+  }
 
   execute<T>(fn: (ctx: PolicyContext) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | W> {
     // `?? undefined`: fetch's RequestInit.signal may be null, and JS callers pass it on.
     const caller = signal ?? undefined;
-    if (caller !== undefined && caller.aborted) return Promise.reject(caller.reason);
+    // Programmer errors: rejected before anything is counted, started or listened to.
+    if (typeof fn !== 'function') return misuse(this.#name, 'fn', 'a function', fn);
+    if (caller !== undefined) {
+      if (!isSignal(caller)) return misuse(this.#name, 'signal', 'an AbortSignal', caller);
+      if (caller.aborted) return Promise.reject(caller.reason);
+    }
     return this.run(new Ctx(fn, 1, undefined, caller), invoke) as Promise<T | W>;
   }
 
@@ -102,7 +121,7 @@ export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
   private readonly entry: Next;
 
   constructor(policies: readonly Policy<unknown>[]) {
-    super();
+    super('', 'wrap'); // a wrap has no events of its own
     const flat: Policy<unknown>[] = [];
     for (const policy of policies) {
       if (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function') {
@@ -135,16 +154,31 @@ function stage(policy: Policy<unknown>, next: Next): Next {
   // and continue with whatever context it gives back.
   return (ctx) => {
     try {
-      return Promise.resolve(
-        policy.execute(
-          (inner) => next(new Ctx(ctx.fn, inner?.attempt ?? ctx.attempt, undefined, inner?.signal ?? ctx.signal)),
-          ctx.signal,
-        ),
-      );
+      return settleOnce(policy.execute((inner) => next(within(ctx, inner)), ctx.signal));
     } catch (error) {
       return Promise.reject(error);
     }
   };
+}
+
+/**
+ * The context inside a user's own policy, from the one it gave `fn`. It
+ * follows that policy's signal, and keeps `ctx` as its outer call: an abort
+ * that comes through that signal is classified as `ctx` would classify it.
+ * A user's policy has no attempt number to pass on and passes 1 (the
+ * contract's "1 without a retry"): `ctx.attempt` stays, unless the policy
+ * numbers attempts of its own.
+ */
+function within(ctx: Ctx, inner: Partial<PolicyContext> | undefined): Ctx {
+  const signal = inner?.signal ?? undefined;
+  if (signal !== undefined && !isSignal(signal)) throw new TypeError(`wrap: a policy called fn with a signal that is no AbortSignal, got ${describe(signal)}`);
+  const attempt = inner?.attempt;
+  return new Ctx(ctx.fn, Number.isInteger(attempt) && attempt! > 1 ? attempt! : ctx.attempt, undefined, signal ?? ctx.signal, ctx);
+}
+
+/** `policy.execute: name must be expected, got value`, as a rejected promise: execute's argument errors. */
+function misuse(policy: string, name: string, expected: string, value: unknown): Promise<never> {
+  return Promise.reject(new TypeError(`${policy}.execute: ${name} must be ${expected}, got ${describe(value)}`));
 }
 
 /**

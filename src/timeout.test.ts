@@ -243,7 +243,7 @@ describe('withTimeout: the caller signal', () => {
   it('a signal first read after the caller aborted is already aborted with the caller reason', async () => {
     const controller = new AbortController();
     const call = settle(
-      withTimeout(1_000).execute(async (ctx) => {
+      withTimeout(1_000, { strategy: 'cooperative' }).execute(async (ctx) => {
         await new Promise((resolve) => setTimeout(resolve, 10));
         return ctx.signal;
       }, controller.signal),
@@ -260,7 +260,7 @@ describe('withTimeout: the caller signal', () => {
   it("a signal first read after an outer cooperative timeout fired is already aborted with the outer's TimeoutError", async () => {
     const outer = withTimeout(50, { strategy: 'cooperative' });
     const call = settle(
-      wrap(outer, withTimeout(1_000)).execute(async (ctx) => {
+      wrap(outer, withTimeout(1_000, { strategy: 'cooperative' })).execute(async (ctx) => {
         await new Promise((resolve) => setTimeout(resolve, 60));
         return ctx.signal;
       }),

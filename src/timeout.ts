@@ -1,20 +1,23 @@
 import { TimeoutError } from './errors.js';
-import { type Ctx, type Next, fork } from './internal/context.js';
+import { type AbortListener, type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
 import { enumOption, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /**
- * `'aggressive'` rejects at the deadline whatever `fn` does; `'cooperative'`
- * aborts `ctx.signal` at the deadline and waits for `fn` to settle.
+ * `'aggressive'` rejects at the deadline, or as soon as the call is aborted,
+ * whatever `fn` does; `'cooperative'` aborts `ctx.signal` at the deadline and
+ * waits for `fn` to settle.
  */
 export type TimeoutStrategy = 'aggressive' | 'cooperative';
 
 /** Options of {@link withTimeout}. */
 export interface TimeoutOptions {
   /**
-   * `'aggressive'` rejects with `TimeoutError` at the deadline; `'cooperative'` only aborts
-   * `ctx.signal` and waits: a value is returned, an error becomes `TimeoutError` (with it as `cause`).
+   * `'aggressive'` rejects with `TimeoutError` at the deadline, and with the abort reason as soon as
+   * the caller's signal (or an enclosing policy: a timeout, a hedge that lost) aborts the call: it
+   * stops waiting for an `fn` that ignores `ctx.signal`. `'cooperative'` only aborts `ctx.signal`
+   * and waits: a value is returned, an error becomes `TimeoutError` (with it as `cause`).
    * @default 'aggressive'
    */
   readonly strategy?: TimeoutStrategy | undefined;
@@ -45,22 +48,24 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
   readonly strategy: TimeoutStrategy;
 
   constructor(ms: number, options?: TimeoutOptions) {
-    super();
+    super('timeout', OWNER);
     if (ms === undefined) required(OWNER, 'ms');
     this.timeout = numberOption(OWNER, 'ms', ms, 0, { infinite: true });
-    const o = objectOptions<TimeoutOptions>(OWNER, options);
+    const o = objectOptions<TimeoutOptions>(OWNER, options, 'strategy');
     this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     if (this.timeout === Infinity) return next(ctx);
+    const aggressive = this.strategy === 'aggressive';
+    // Aggressive stops waiting for fn when the caller or an enclosing policy gives up, too.
+    if (aggressive && ctx.aborted) return Promise.reject(ctx.reason);
     const inner = fork(ctx);
     const scope = inner.scope!;
-    const aggressive = this.strategy === 'aggressive';
     return new Promise((resolve, reject) => {
       let timedOut: TimeoutError | undefined;
-      let abandoned = false; // aggressive, past the deadline: the caller has its answer
+      let abandoned = false; // aggressive, past the deadline or aborted: the caller has its answer
       // One plain timer per call. A shared per-policy deadline queue would not be
       // cheaper: no timer may outlive a call, so it would be cleared and re-armed
       // whenever it empties, and that is most of what setTimeout costs here (bench/).
@@ -76,14 +81,32 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
         }
         if (aggressive) {
           abandoned = true;
+          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           reject(callerFirst ? ctx.reason : timedOut);
         }
       }, this.timeout);
+      // Aggressive: the caller's abort ends the call at once too, whether fn heeds
+      // its signal or not (as a hedge does). Built only when something can abort
+      // the call; ctx.listen, not ctx.signal: hearing it needs no AbortController.
+      const onAbort: AbortListener | undefined =
+        aggressive && ctx.abortable
+          ? {
+              handleEvent: () => {
+                abandoned = true;
+                stopTimer(timer);
+                scope.abort(ctx.reason); // scopes inside hear it even if none had listened upstream yet
+                scope.release();
+                reject(ctx.reason);
+              },
+            }
+          : undefined;
+      if (onAbort !== undefined) ctx.listen(onAbort);
       next(inner).then(
         (value) => {
           if (abandoned) return;
           stopTimer(timer);
+          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           resolve(value);
         },
@@ -91,6 +114,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
           // Abandoned and late: swallowed here, so it never becomes an unhandled rejection.
           if (abandoned) return;
           stopTimer(timer);
+          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           if (timedOut === undefined || error === timedOut) reject(error);
           else reject(new TimeoutError(undefined, { timeout: this.timeout, cause: error }));

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Ctx, fork, sleep, type AbortListener } from './context.js';
+import { Ctx, fork, isSignal, settleOnce, sleep, type AbortListener } from './context.js';
 
 const fn = (): number => 1;
 
@@ -190,5 +190,88 @@ describe('a caller signal shared by many calls', () => {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
     expect(outcomes.filter((o) => o.status === 'rejected' && (o.reason as Error).message === 'shutdown')).toHaveLength(45);
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('ctx.calledOff', () => {
+  const timeout = () => new DOMException('deadline', 'TimeoutError');
+
+  it("is the caller's abort, whatever its reason, and not an enclosing timeout's", () => {
+    const caller = new AbortController();
+    const outer = new Ctx(fn, 1, undefined, caller.signal);
+    const timed = fork(outer);
+    timed.scope!.abort(timeout());
+    expect(timed.calledOff).toBe(false);
+    caller.abort(timeout()); // AbortSignal.timeout() as the caller's signal
+    expect(outer.calledOff).toBe(true);
+  });
+
+  it("inside a user's policy, classifies an abort through its signal as the call outside it would", () => {
+    const outer = fork(new Ctx(fn, 1, undefined, undefined));
+    const handedBack = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, handedBack.signal, outer);
+    // The enclosing timeout fires; the user's signal follows it.
+    outer.scope!.abort(timeout());
+    handedBack.abort(outer.reason);
+    expect(inner.calledOff).toBe(false);
+    // A hedge that lost, outside: called off.
+    const lostOuter = fork(new Ctx(fn, 1, undefined, undefined));
+    const lost = new AbortController();
+    const lostInner = new Ctx(fn, 1, undefined, lost.signal, lostOuter);
+    lostOuter.scope!.abort(new DOMException('lost', 'AbortError'));
+    lost.abort(lostOuter.reason);
+    expect(lostInner.calledOff).toBe(true);
+  });
+
+  it("inside a user's policy, takes the policy's own abort for a failure, not the caller's", () => {
+    const outer = new Ctx(fn, 1, undefined, new AbortController().signal);
+    const own = new AbortController();
+    const inner = new Ctx(fn, 1, undefined, own.signal, outer);
+    own.abort(new Error('my policy gave up'));
+    expect(inner.calledOff).toBe(false);
+  });
+
+  it("keeps the outer call through withAttempt and fork", () => {
+    const caller = new AbortController();
+    const outer = new Ctx(fn, 1, undefined, caller.signal);
+    const handedBack = new AbortController();
+    const inner = fork(new Ctx(fn, 1, undefined, handedBack.signal, outer).withAttempt(2));
+    caller.abort('stop');
+    handedBack.abort('stop');
+    expect(inner.calledOff).toBe(true);
+    expect(inner.attempt).toBe(2);
+  });
+});
+
+describe('settleOnce', () => {
+  it('hands back a native promise as it is', () => {
+    const p = Promise.resolve(1);
+    expect(settleOnce(p)).toBe(p);
+  });
+
+  it('turns a Promise subclass, or a native promise with its own then, into a native promise that follows it', async () => {
+    class Sub<T> extends Promise<T> {}
+    const own = Promise.resolve(2);
+    Object.defineProperty(own, 'then', { value: () => 'not a promise' });
+    for (const [value, expected] of [
+      [Sub.resolve(1), 1],
+      [own, 2],
+    ] as const) {
+      const settled = settleOnce(value);
+      expect(Object.getPrototypeOf(settled)).toBe(Promise.prototype);
+      expect(Object.hasOwn(settled, 'then')).toBe(false);
+      await expect(settled).resolves.toBe(expected);
+    }
+  });
+});
+
+describe('isSignal', () => {
+  it('knows an AbortSignal, and refuses an AbortController and look-alikes without the brand', () => {
+    expect(isSignal(new AbortController().signal)).toBe(true);
+    expect(isSignal(AbortSignal.abort())).toBe(true);
+    expect(isSignal(new AbortController())).toBe(false);
+    expect(isSignal({ aborted: false, addEventListener() {}, removeEventListener() {} })).toBe(false);
+    expect(isSignal(null)).toBe(false);
+    expect(isSignal('signal')).toBe(false);
   });
 });

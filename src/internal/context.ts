@@ -177,7 +177,22 @@ export class Ctx implements PolicyContext {
     /** @internal */ readonly fn: Fn,
     readonly attempt: number,
     /** @internal */ readonly scope: Scope | undefined,
-    /** @internal */ readonly callerSignal: AbortSignal | undefined,
+    /**
+     * @internal What this call follows outside its scopes: the caller's signal, or,
+     * inside a user's own policy, the signal that policy handed to `fn`.
+     */
+    readonly callerSignal: AbortSignal | undefined,
+    /**
+     * @internal Inside a user's own policy: the call outside it. An abort that
+     * comes through `callerSignal` is classified by that call, so its origin
+     * (the caller, a timeout, a hedge that lost) survives the round trip.
+     */
+    readonly outer?: Ctx | undefined,
+    /**
+     * @internal The retry budgets already told of this call's first attempt
+     * (internal/budget.ts): one budget, or an array of them. Passed on to every context derived from this one.
+     */
+    public budgets?: unknown,
   ) {}
 
   get signal(): AbortSignal {
@@ -203,11 +218,12 @@ export class Ctx implements PolicyContext {
    * Whether the call was called off for a reason that is no failure of its
    * own: the caller's abort, or a hedge that lost. An enclosing timeout's
    * abort is not among them: a call too slow for it has failed, and a breaker
-   * counts it, a fallback replaces it.
+   * counts it, a fallback replaces it. Nor is the abort of a user's own
+   * policy's signal: the caller is only who called the outermost `execute`.
    */
   get calledOff(): boolean {
     if (!this.aborted) return false;
-    if (this.callerSignal !== undefined && this.callerSignal.aborted) return true;
+    if (this.callerSignal !== undefined && this.callerSignal.aborted) return this.outer === undefined || this.outer.calledOff;
     const reason = this.reason as { name?: unknown } | null | undefined;
     return !(typeof reason === 'object' && reason !== null && reason.name === 'TimeoutError');
   }
@@ -236,8 +252,18 @@ export class Ctx implements PolicyContext {
   }
 
   withAttempt(attempt: number): Ctx {
-    return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal);
+    return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal, this.outer, this.budgets);
   }
+}
+
+/**
+ * Whether `value` is an AbortSignal: of this realm (the fast path), or by its
+ * brand, `[object AbortSignal]`, one of another realm (an iframe's, jsdom's
+ * beside Node's own) or a polyfill's. An AbortController, passed by mistake
+ * for its signal, is none.
+ */
+export function isSignal(value: unknown): value is AbortSignal {
+  return value instanceof AbortSignal || {}.toString.call(value) === '[object AbortSignal]';
 }
 
 /**
@@ -246,7 +272,7 @@ export class Ctx implements PolicyContext {
  * fork (retry, fallback, breaker, bulkhead) leaves `Scope` out.
  */
 export function fork(ctx: Ctx): Ctx {
-  return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx.scope, ctx.callerSignal), ctx.callerSignal);
+  return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx.scope, ctx.callerSignal), ctx.callerSignal, ctx.outer, ctx.budgets);
 }
 
 /**
@@ -265,11 +291,24 @@ export function runNext(next: Next, ctx: Ctx): Promise<unknown> {
 /** The innermost stage of every pipeline: calls the user's function, always yielding a native promise. */
 export function invoke(ctx: Ctx): Promise<unknown> {
   try {
-    const result = ctx.fn(ctx);
-    return result instanceof Promise ? result : Promise.resolve(result);
+    return settleOnce(ctx.fn(ctx));
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(error); // also a throwing `then` or `constructor` getter
   }
+}
+
+/**
+ * `value` as a native promise that settles once. A policy counts on that: a
+ * bulkhead frees its slot when the call settles. `Promise.resolve` returns as
+ * it is any promise whose `constructor` is Promise — a native one (the fast
+ * path), but also one with a `then` of its own; it adopts every other
+ * thenable and Promise subclass through settle-once resolvers. May throw.
+ */
+export function settleOnce(value: unknown): Promise<unknown> {
+  const promise = Promise.resolve(value);
+  const then = Promise.prototype.then;
+  // The native `then` of a native promise derives a native promise that follows it.
+  return promise.then === then ? promise : (then.call(promise) as Promise<unknown>);
 }
 
 /**
