@@ -26,7 +26,7 @@ export function exit(code) {
 
 /**
  * Checks that we run on `expected`, spelled `<name><major>` (node20, node22,
- * node24, deno2, bun1, chromium156). Returns an error message, or undefined when it matches.
+ * node24, node26, deno2, bun1, chromium156). Returns an error message, or undefined when it matches.
  */
 export function checkRuntime(expected) {
   const match = /^(node|deno|bun|chromium)(\d+)$/.exec(expected ?? '');
