@@ -1,11 +1,19 @@
 // Checks the package as users get it: the tarball `npm pack` makes.
 //
-//   1. publint --strict and @arethetypeswrong/cli on the tarball, both clean;
-//   2. a scratch project installs the tarball: require('breakwater') and
-//      import('breakwater') both work, on Node 20, 22 and 24, Deno and Bun, and its published types type-check
-//      (tsc, module node16 from a .cts and a .mts file, and bundler resolution);
-//   3. tree-shaking: a bundle that uses only retryWithBackoff holds no other policy;
-//   4. TSDoc: every export documented (tsdoc.mjs).
+//   1. what would be published (`npm pack`, `npm publish --dry-run`): package.json,
+//      README.md, LICENSE, CHANGELOG.md and dist/, nothing else; CHANGELOG.md has a
+//      dated section for package.json's version; repository, homepage, bugs set
+//      (release.mjs);
+//   2. publint --strict and @arethetypeswrong/cli on the tarball, both clean;
+//   3. a scratch project installs the tarball: each entry ends with one
+//      sourceMappingURL; the value exports its .d.ts/.d.cts declare are exactly
+//      those the ESM/CommonJS entry has (exports.mjs); require('breakwater') and
+//      import('breakwater') both work, on Node 20, 22, 24 and 26, Deno and Bun, and
+//      its published types type-check (tsc, module node16 from a .cts and a .mts
+//      file, and bundler resolution);
+//   4. tree-shaking and budgets: a retry-only bundle holds no other policy, a core
+//      bundle none of the other exports, each within its min+gzip budget (tree-shake.mjs);
+//   5. TSDoc: every export documented (tsdoc.mjs).
 //
 // Usage: node check.mjs            (from tools/pack-check, after `npm ci` there
 //                                   and `npm run build` at the root)
@@ -14,6 +22,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compareExports } from './exports.mjs';
+import { changelogProblems, manifestProblems, selfTest as releaseSelfTest } from './release.mjs';
 import { treeShake } from './tree-shake.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,6 +52,18 @@ function sh(cmd, args, options = {}) {
   if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} exited with ${r.status ?? r.signal}`);
 }
 
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** The files a package must hold, and the only ones it may (dist/ as a whole). */
+function expectFiles(label, files) {
+  const needed = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+  needed.push('dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/index.js.map', 'dist/index.cjs.map');
+  const lacking = needed.filter((f) => !files.includes(f));
+  if (lacking.length > 0) throw new Error(`${label} lacks ${lacking.join(', ')}`);
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+)$/.test(f));
+  if (stray.length > 0) throw new Error(`${label} holds files users do not need: ${stray.join(', ')}`);
+}
+
 let tarball;
 await step('npm pack', () => {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
@@ -49,13 +71,32 @@ await step('npm pack', () => {
   tarball = join(work, info.filename);
   const files = info.files.map((f) => f.path).sort();
   console.log(`${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} unpacked; ${files.join(', ')}`);
-  for (const needed of ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'README.md', 'LICENSE']) {
-    if (!files.includes(needed)) throw new Error(`the tarball lacks ${needed}`);
-  }
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.*)$/.test(f));
-  if (stray.length > 0) throw new Error(`the tarball holds files users do not need: ${stray.join(', ')}`);
+  expectFiles('the tarball', files);
 });
 if (tarball === undefined) finish();
+
+// What `npm publish` would upload. --offline: the dry run otherwise asks the
+// registry whether this version is taken, which needs the network and changes
+// with what others publish; no login is needed for a dry run.
+await step('npm publish --dry-run: only package.json, README.md, LICENSE, CHANGELOG.md and dist/', () => {
+  const out = execFileSync('npm', ['publish', '--dry-run', '--json', '--offline', '--loglevel=error'], { cwd: root, encoding: 'utf8' });
+  const parsed = JSON.parse(out);
+  // npm 11 keys the result by package name; npm 10 printed it bare.
+  const info = Array.isArray(parsed.files) ? parsed : parsed[manifest.name];
+  if (info === undefined || !Array.isArray(info.files)) throw new Error(`unexpected output of npm publish --dry-run --json:\n${out}`);
+  if (info.name !== manifest.name || info.version !== manifest.version) throw new Error(`it would publish ${info.name}@${info.version}, not ${manifest.name}@${manifest.version}`);
+  const files = info.files.map((f) => f.path).sort();
+  console.log(`${info.id}: ${files.join(', ')}`);
+  expectFiles('the dry run', files);
+});
+
+await step("release: CHANGELOG.md has a dated section for package.json's version; repository, homepage, bugs", () => {
+  const wrong = releaseSelfTest();
+  if (wrong.length > 0) throw new Error(`the release check itself is wrong:\n${wrong.join('\n')}`);
+  const problems = [...manifestProblems(manifest), ...changelogProblems(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), manifest.version)];
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  console.log(`${manifest.version}: dated in CHANGELOG.md, its newest section; repository ${manifest.repository.url ?? manifest.repository}`);
+});
 
 await step('publint --strict', () => sh(bin('publint'), ['--strict', tarball]));
 await step('attw (are the types wrong)', () => sh(bin('attw'), ['--format', 'table-flipped', tarball]));
@@ -71,17 +112,48 @@ await step('scratch project installs the tarball', () => {
   cpSync(join(scratch, 'published-types.ts'), join(scratch, 'check.mts'));
 });
 
+// tsup once ended both entries with the comment twice (its Rollup pass added a second).
+await step('each entry ends with exactly one sourceMappingURL, to a map it ships', () => {
+  const dist = join(scratch, 'node_modules', 'breakwater', 'dist');
+  for (const file of ['index.js', 'index.cjs']) {
+    const code = readFileSync(join(dist, file), 'utf8');
+    const urls = [...code.matchAll(/^\/\/# sourceMappingURL=(.*)$/gm)].map((m) => m[1].trim());
+    if (urls.length !== 1) throw new Error(`dist/${file} has ${urls.length} sourceMappingURL comments: ${urls.join(', ')}`);
+    if (!code.trimEnd().endsWith(`//# sourceMappingURL=${urls[0]}`)) throw new Error(`dist/${file}: the sourceMappingURL comment is not its last line`);
+    const map = JSON.parse(readFileSync(join(dist, urls[0]), 'utf8'));
+    if (!Array.isArray(map.sources) || map.sources.length === 0) throw new Error(`dist/${urls[0]} names no sources`);
+    console.log(`dist/${file}: one sourceMappingURL, ${urls[0]} (${map.sources.length} sources)`);
+  }
+});
+
+// A class declared as a value export but missing at run time type-checks, then
+// throws (ESM) or is undefined (CommonJS): Emitter and PolicyBase once were.
+await step('the exports check finds every mismatch in its fixture', () => {
+  const dir = join(work, 'exports-fixture');
+  cpSync(join(here, 'fixtures', 'exports', 'planted'), join(dir, 'node_modules', 'planted'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'exports-fixture', private: true }));
+  const found = compareExports(dir, 'planted');
+  const expected = readFileSync(join(here, 'fixtures', 'exports', 'expected.txt'), 'utf8').trim().split('\n');
+  if (found.join('\n') !== expected.join('\n')) throw new Error(`found:\n${found.join('\n')}\nexpected:\n${expected.join('\n')}`);
+  console.log(`all ${expected.length} planted mismatches found, nothing else`);
+});
+await step('declared value exports are the real ones (ESM .d.ts, CommonJS .d.cts), both ways', () => {
+  const problems = compareExports(scratch);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+});
+
 await step("require('breakwater') from CommonJS", () => sh(process.execPath, ['require.cjs'], { cwd: scratch }));
 await step("import('breakwater') from ESM", () => sh(process.execPath, ['import.mjs'], { cwd: scratch }));
 
 // The same two scripts on every other runtime CI runs (tools/runtimes, installed by
 // .ci/steps/30-package.sh): each resolves the package through its own reading of `exports`.
-await step("require and import from the tarball on Node 22 and 24, Deno and Bun", () => {
+await step("require and import from the tarball on Node 22, 24 and 26, Deno and Bun", () => {
   const runtimes = join(root, 'tools', 'runtimes', 'node_modules');
   const deno = [join(runtimes, '.bin', 'deno'), 'run', '--quiet', '--no-prompt', '--allow-read=.'];
   const commands = {
     node22: [join(runtimes, 'node22', 'bin', 'node')],
     node24: [join(runtimes, 'node24', 'bin', 'node')],
+    node26: [join(runtimes, 'node26', 'bin', 'node')],
     deno,
     bun: [join(runtimes, '.bin', 'bun')],
   };
@@ -115,7 +187,7 @@ await step('published types: tsc, node16 (.cts + .mts), then run what it emitted
 });
 await step('published types: tsc, bundler resolution', () => tsc('tsconfig.bundler.json'));
 
-await step('tree-shaking: retryWithBackoff alone', () => treeShake(scratch, known.treeShake));
+await step('tree-shaking and budgets: retryWithBackoff alone, the core', () => treeShake(scratch, known.treeShake));
 await step('the TSDoc check finds every gap in its fixture', () => {
   const r = spawnSync(process.execPath, [join(here, 'tsdoc.mjs'), '--root=fixtures/tsdoc', '--no-known'], { encoding: 'utf8' });
   const found = r.stdout.split('\n').filter((l) => l.startsWith('MISSING')).map((l) => l.replace(/^MISSING\s+\S+\s+/, ''));

@@ -1,15 +1,23 @@
-// Tree-shaking: an app that imports only retryWithBackoff must not carry the
-// breaker, bulkhead, rate limiter, fetch, hedge or any other policy. esbuild
-// bundles such an app from the installed tarball (so package.json's `exports`
-// and `sideEffects` are what a user's bundler sees) and the check asks the
-// bundle's source map which src/ files its code comes from: esbuild chains
-// through dist/index.js.map to the original sources. As a second line, the
-// bundle must declare no class or function of another export. Then it must run.
-import { buildSync } from 'esbuild';
+// Tree-shaking and bundle budgets: a user pays only for what they import.
+//
+//   - An app that imports only retryWithBackoff carries retry and the core it
+//     stands on, nothing else; one that imports the core (wrap and the five core
+//     policies, CORE in bundle-size.mjs) carries none of the other exports' code
+//     (NOT_CORE: later features join that list by name).
+//   - Both stay within their budgets (BUDGETS, min+gzip, measured the way
+//     bench/bundle.mjs measures).
+//
+// esbuild bundles such apps from the installed tarball (so package.json's
+// `exports` and `sideEffects` are what a user's bundler sees) and the check asks
+// each bundle's source map which src/ files its code comes from: esbuild chains
+// through dist/index.js.map to the original sources. As a second line, a bundle
+// must declare no class or function of an export it did not import. Then the
+// retry-only bundle must run.
+import { build, buildSync } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { BUDGETS, CORE, measure } from './bundle-size.mjs';
 
 /** The src/ files whose code a retry-only app may carry: retry and the core it stands on. */
 const RETRY_SOURCES = [
@@ -20,6 +28,45 @@ const RETRY_SOURCES = [
   'src/internal/context.ts',
   'src/internal/timers.ts',
   'src/internal/validate.ts',
+  'src/internal/budget.ts',
+  'src/internal/final.ts',
+];
+/** The src/ files whose code an app of the core (CORE) may carry. A new file the core needs joins here. */
+const CORE_SOURCES = [
+  ...RETRY_SOURCES,
+  'src/errors.ts',
+  'src/timeout.ts',
+  'src/fallback.ts',
+  'src/circuit-breaker.ts',
+  'src/breaker/options.ts',
+  'src/breaker/snapshot.ts',
+  'src/breaker/window.ts',
+  'src/bulkhead.ts',
+  'src/internal/queue.ts',
+  'src/internal/waiter.ts',
+];
+/**
+ * Exports whose code an app of the core must not carry: the other policies and
+ * the later features (a name the package does not export yet is skipped, so a
+ * feature is checked from the day it is exported under its API.md name).
+ */
+const NOT_CORE = [
+  'RateLimiter',
+  'RateLimitedError',
+  'hedge',
+  'HedgePolicy',
+  'RetryBudget',
+  'chaos',
+  'ChaosPolicy',
+  'resilientFetch',
+  'HttpStatusError',
+  'isFailureResponse',
+  // Later features (API.md, "Additions"):
+  'createMemoryStore',
+  'createRedisStore',
+  'AdaptiveLimiter',
+  'AdaptiveThrottle',
+  'instrument',
 ];
 /** Exported functions that build a policy (or a fetch): each must be marked free of side effects. */
 const FACTORIES = ['wrap', 'retryWithBackoff', 'withTimeout', 'withFallback', 'hedge', 'chaos', 'resilientFetch'];
@@ -92,6 +139,21 @@ function expectOnly(label, sources, allowed, known = []) {
   }
 }
 
+/** Whether `code` declares a class or function named `name` (the bundles keep names readable). */
+function declares(code, name) {
+  return new RegExp(`\\b(?:class|function)\\s+${name}\\b|(?:^|[\\s,;])${name}\\s*=\\s*(?:class\\b|function\\b|\\()`, 'm').test(code);
+}
+
+const kb = (bytes) => `${(bytes / 1000).toFixed(2)} KB`;
+
+/** Measures a bundle of `names` against `budget` bytes min+gzip; returns a problem, or undefined when within. */
+async function overBudget(scratch, label, names, budget) {
+  const size = await measure(build, `export { ${names.join(', ')} } from 'breakwater';\n`, scratch);
+  const verdict = size.gzip <= budget ? 'within' : 'OVER';
+  console.log(`${label} { ${names.join(', ')} }: ${size.min} B minified, ${size.gzip} B (${kb(size.gzip)}) min+gzip, ${verdict} its budget of ${kb(budget)}`);
+  return size.gzip > budget ? `${label}: ${size.gzip} B min+gzip, over its budget of ${budget} B` : undefined;
+}
+
 /** `known`: src/ files tolerated in the bundles until fixed (known-gaps.json). */
 export async function treeShake(scratch, known = []) {
   const entry = join(scratch, 'node_modules', 'breakwater', 'dist', 'index.js');
@@ -102,17 +164,36 @@ export async function treeShake(scratch, known = []) {
     'retry-only',
     `import { retryWithBackoff } from 'breakwater';\nretryWithBackoff({ maxRetries: 1, initialDelay: 1 }).execute((ctx) => ctx.attempt).then((n) => console.log('the retry-only bundle ran: attempt ' + n));\n`,
   );
-  const minified = buildSync({ stdin: { contents: retry.code, loader: 'js' }, minify: true, write: false, format: 'esm' }).outputFiles[0].text;
-  console.log(`retry-only bundle: ${retry.code.length} bytes, ${minified.length} minified, ${gzipSync(minified).length} minified+gzip`);
-  console.log(`its code comes from: ${[...retry.sources.keys()].filter((f) => f.startsWith('src/')).join(', ')}`);
+  console.log(`retry-only bundle: its code comes from ${[...retry.sources.keys()].filter((f) => f.startsWith('src/')).join(', ')}`);
   expectOnly('retry-only', retry.sources, RETRY_SOURCES, known);
 
-  const declares = (name) =>
-    new RegExp(`\\b(?:class|function)\\s+${name}\\b|(?:^|[\\s,;])${name}\\s*=\\s*(?:class\\b|function\\b|\\()`, 'm').test(retry.code);
-  if (!declares('RetryPolicy')) throw new Error('the bundle lacks RetryPolicy: the check would prove nothing');
-  const leaked = exported.filter((name) => !RETRY_EXPORTS.has(name) && declares(name));
+  if (!declares(retry.code, 'RetryPolicy')) throw new Error('the bundle lacks RetryPolicy: the check would prove nothing');
+  const leaked = exported.filter((name) => !RETRY_EXPORTS.has(name) && declares(retry.code, name));
   if (leaked.length > 0) throw new Error(`a retry-only bundle declares ${leaked.join(', ')}`);
   console.log(`none of the ${exported.length - RETRY_EXPORTS.size} other exports is declared in it`);
+
+  // The core: only its own files, and nothing of any NOT_CORE export, named one by one.
+  const missingCore = CORE.filter((name) => !exported.includes(name));
+  if (missingCore.length > 0) throw new Error(`the package does not export ${missingCore.join(', ')}, which the core check needs`);
+  const core = bundle(scratch, 'core', `export { ${CORE.join(', ')} } from 'breakwater';\n`);
+  console.log(`core bundle: its code comes from ${[...core.sources.keys()].filter((f) => f.startsWith('src/')).join(', ')}`);
+  for (const name of ['PolicyWrap', 'RetryPolicy', 'TimeoutPolicy', 'FallbackPolicy', 'CircuitBreaker', 'Bulkhead']) {
+    if (!declares(core.code, name)) throw new Error(`the core bundle lacks ${name}: the check would prove nothing`);
+  }
+  const present = NOT_CORE.filter((name) => exported.includes(name));
+  const inCore = [];
+  for (const name of present) {
+    // Its own files: what a bundle of it alone holds beyond the core's files.
+    const alone = bundle(scratch, `${name}-alone`, `export { ${name} } from 'breakwater';\n`);
+    const own = [...alone.sources.keys()].filter((f) => f.startsWith('src/') && !CORE_SOURCES.includes(f));
+    const found = own.filter((f) => core.sources.has(f));
+    if (declares(core.code, name)) found.unshift(`a declaration of ${name}`);
+    if (found.length > 0) inCore.push(`${name} (${found.join(', ')})`);
+  }
+  if (inCore.length > 0) throw new Error(`the core bundle holds code of ${inCore.join('; ')}`);
+  const skipped = NOT_CORE.filter((name) => !exported.includes(name));
+  console.log(`none of ${present.join(', ')} is in it${skipped.length > 0 ? ` (not exported yet, skipped: ${skipped.join(', ')})` : ''}`);
+  expectOnly('core', core.sources, CORE_SOURCES, known);
 
   // Taking one error class must take nothing else: any other code that survives
   // is a top-level side effect (a call without /* @__PURE__ */) a bundler cannot drop.
@@ -131,7 +212,7 @@ export async function treeShake(scratch, known = []) {
   if (missing.length > 0) throw new Error(`factories without /* @__NO_SIDE_EFFECTS__ */ in dist/index.js: ${missing.join(', ')}`);
   console.log(`factories marked /* @__NO_SIDE_EFFECTS__ */: ${FACTORIES.filter((n) => exported.includes(n) && !unmarked.includes(n)).join(', ')}`);
 
-  const bundles = { 'retry-only': retry, 'one-error': errors };
+  const bundles = { 'retry-only': retry, core, 'one-error': errors };
   for (const gap of known) {
     const [label, file] = gap.includes(':') ? gap.split(':') : [undefined, gap];
     const still =
@@ -144,4 +225,11 @@ export async function treeShake(scratch, known = []) {
   const url = `data:text/javascript;base64,${Buffer.from(retry.code).toString('base64')}`;
   await import(url);
   writeFileSync(join(scratch, 'retry-only.bundle.js'), retry.code);
+
+  // The budgets, measured as bench/bundle.mjs measures; both are printed before either fails.
+  const over = [
+    await overBudget(scratch, 'retry alone', ['retryWithBackoff'], BUDGETS.retry),
+    await overBudget(scratch, 'core', CORE, BUDGETS.core),
+  ].filter((problem) => problem !== undefined);
+  if (over.length > 0) throw new Error(over.join('; '));
 }

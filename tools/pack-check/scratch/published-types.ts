@@ -20,7 +20,12 @@ import {
   type PolicyContext,
   type RetryOptions,
   type Outcome,
+  type Emitter,
+  type PolicyBase,
+  type RetryEvents,
 } from 'breakwater';
+// As a user would write them, without `type`: both are types only in the package.
+import { Emitter as EmitterValue, PolicyBase as PolicyBaseValue } from 'breakwater';
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function expectType<_ extends true>(): void {}
@@ -45,8 +50,6 @@ retryWithBackoff().on('retry', (event) => {
 withTimeout(5).on('timeout', (event) => {
   expectType<Equal<typeof event.timeout, number>>();
 });
-// @ts-expect-error: retry has no 'timeout' event
-retryWithBackoff().on('timeout', () => {});
 
 new CircuitBreaker().on('stateChange', (event) => {
   expectType<Equal<typeof event.from, CircuitState>>();
@@ -63,6 +66,8 @@ void hedged.catch(() => {});
 
 // Options reject wrong types (never called: these would throw at run time).
 export function wrongOptions(): void {
+  // @ts-expect-error: retry has no 'timeout' event
+  retryWithBackoff().on('timeout', () => {});
   // @ts-expect-error: a rate limiter needs its interval
   new RateLimiter({ limit: 10 });
   // @ts-expect-error: a bulkhead needs maxConcurrent
@@ -79,6 +84,23 @@ export function wrongOptions(): void {
   withTimeout(5, { strategy: 'optimistic' });
 }
 const options: RetryOptions = { handle: (error) => error instanceof TimeoutError, delay: (_attempt, outcome: Outcome) => ('error' in outcome ? 1 : 2) };
+
+// Emitter and PolicyBase type what the built-in policies are ...
+const builtIns: PolicyBase<object, unknown>[] = [retryWithBackoff(), new CircuitBreaker(), withFallback(0)];
+const emitter: Emitter<RetryEvents> = retryWithBackoff();
+void builtIns;
+void emitter;
+// ... but there are no such values at run time, so tsc must refuse to use them
+// as values (a `@ts-expect-error` not needed fails the check). Never called.
+export function typesOnly(value: unknown): void {
+  // @ts-expect-error: Emitter is a type only (so `new Emitter(…)` is refused too, whatever its arguments)
+  void EmitterValue;
+  // @ts-expect-error: PolicyBase is a type only
+  abstract class Mine extends PolicyBaseValue {}
+  void Mine;
+  // @ts-expect-error: PolicyBase is a type only
+  void (value instanceof PolicyBaseValue);
+}
 
 // A user's own policy composes.
 const mine: Policy = {
