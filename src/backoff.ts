@@ -21,7 +21,7 @@ export interface BackoffSchedule {
 export function backoffDelay(s: BackoffSchedule, retry: number, previous: number): number {
   const d = Math.min(s.initialDelay * s.multiplier ** (retry - 1), s.maxDelay);
   if (s.jitter === 'none') return d;
-  const r = s.random !== undefined ? s.random() : Math.random();
+  const r = (s.random ?? Math.random)();
   switch (s.jitter) {
     case 'full':
       return r * d;

@@ -1,6 +1,6 @@
 import { failed, HttpStatusError } from './http-status.js';
 import { Ctx } from './internal/context.js';
-import { markFinal } from './internal/final.js';
+import { finals } from './internal/final.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
@@ -211,7 +211,7 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
   let first: Promise<Response> | undefined;
   const attempt = (ctx: PolicyContext): Promise<Response> => {
     if (first !== undefined) return first;
-    markFinal(attempt);
+    finals.add(attempt);
     return (first = fetchWith(config, input, init, attemptSignal(ctx, caller)));
   };
   return config.policy.execute(attempt, caller).then(undefined, answerOrRethrow);

@@ -1,6 +1,6 @@
 import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, fork } from './internal/context.js';
-import { isFinal } from './internal/final.js';
+import { finals } from './internal/final.js';
 import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
 import { functionOption, invalid, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -195,7 +195,7 @@ class Race {
   #mayHedge(): boolean {
     if (this.#stopped || this.#ctx.aborted) return false;
     // The request went out and cannot be sent again (internal/final.ts): a hedge would send nothing.
-    if (isFinal(this.#ctx.fn)) {
+    if (finals.has(this.#ctx.fn)) {
       this.#stopped = true;
       return false;
     }

@@ -1,7 +1,7 @@
 import { backoffDelay, type BackoffSchedule, type Jitter } from './backoff.js';
 import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
-import { isFinal } from './internal/final.js';
+import { finals } from './internal/final.js';
 import { now } from './internal/timers.js';
 import { enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
@@ -247,7 +247,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
    * final, as an error that `handle` passes through is.
    */
   #plan(ctx: Ctx, attempt: number, outcome: Outcome, started: number, previousDelay: number): number {
-    if (isFinal(ctx.fn)) return -1;
+    if (finals.has(ctx.fn)) return -1;
     let reason: GiveUpReason | undefined;
     let delay = 0;
     if (attempt > this.#maxRetries) reason = 'maxRetries';

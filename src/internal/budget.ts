@@ -17,6 +17,6 @@ export function countFirstAttempt(ctx: Ctx, budget: RetryBudgetLike): void {
   }
   budget.onFirstAttempt();
   const counted = ctx.budgets;
-  // A new array rather than a push: contexts derived earlier keep what they had.
-  ctx.budgets = counted === undefined ? budget : Array.isArray(counted) ? [...counted, budget] : [counted, budget];
+  // One budget as it is (no array per call); a new array rather than a push: contexts derived earlier keep theirs.
+  ctx.budgets = counted === undefined ? budget : [counted, budget].flat();
 }
