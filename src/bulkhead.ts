@@ -75,8 +75,8 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
   readonly #settledError: (error: unknown) => never;
 
   constructor(options: BulkheadOptions) {
-    super();
-    const o = objectOptions<BulkheadOptions>(OWNER, options);
+    super('rejected', OWNER);
+    const o = objectOptions<BulkheadOptions>(OWNER, options, 'maxConcurrent maxQueue queueTimeout');
     if (o.maxConcurrent === undefined) required(OWNER, 'maxConcurrent');
     this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, { min: 1, integer: true });
     this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, { integer: true, infinite: true });

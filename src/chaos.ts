@@ -96,8 +96,8 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
   readonly #result: unknown;
 
   constructor(options?: ChaosOptions) {
-    super();
-    const o = objectOptions<ChaosOptions>(OWNER, options);
+    super('latency fault result', OWNER);
+    const o = objectOptions<ChaosOptions>(OWNER, options, 'enabled faultRate error latencyRate latency resultRate result seed random');
     if (o.enabled !== undefined && typeof o.enabled !== 'boolean' && typeof o.enabled !== 'function') {
       invalid(OWNER, 'enabled', 'a boolean or a function', o.enabled);
     }

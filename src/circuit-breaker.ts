@@ -74,7 +74,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   #onError!: (error: unknown) => never;
 
   constructor(options?: CircuitBreakerOptions) {
-    super();
+    super('stateChange open halfOpen close rejected success failure', 'CircuitBreaker');
     const o = (this.#o = resolveOptions(options));
     const t = now();
     this.#window = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);

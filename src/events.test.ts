@@ -10,6 +10,9 @@ interface TestEvents {
 }
 
 class Probe extends Emitter<TestEvents> {
+  constructor() {
+    super('ping pong');
+  }
   fire<K extends keyof TestEvents>(event: K, payload: TestEvents[K]): void {
     this.emit(event, payload);
   }

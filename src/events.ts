@@ -1,4 +1,9 @@
-/** A function that receives an event's payload. */
+import { known } from './internal/validate.js';
+
+/**
+ * A function that receives an event's payload. It may be async: a promise it
+ * returns is not awaited, and its rejection is swallowed like a throw.
+ */
 export type Listener<P> = (payload: P) => void;
 
 /** Removes the listener that `on` added. Calling it twice is harmless. */
@@ -6,8 +11,12 @@ export type Unsubscribe = () => void;
 
 /**
  * The event surface every policy has: `on(event, listener)` returns a
- * function that unsubscribes. A listener that throws never changes the
- * outcome of a call: its error is swallowed.
+ * function that unsubscribes. A listener never changes the outcome of a
+ * call: a throw, or a rejection of the promise an async listener returns, is
+ * swallowed. Listeners run in the order they subscribed; one that
+ * subscribes or unsubscribes during an emit changes the next emit, not this one.
+ * The same function subscribed twice is called twice, and each `on`'s
+ * unsubscribe removes one of them.
  *
  * @example
  * ```ts
@@ -25,12 +34,22 @@ export class Emitter<E extends object> {
    * @internal
    */
   protected listeners: { [K in keyof E]?: ReadonlyArray<Listener<E[K]>> } = {};
+  /** The policy's event names, space-separated: `on` refuses any other. */
+  readonly #events: string;
+
+  /** @param events the names of `E`'s events, space-separated (types are gone at run time). */
+  constructor(events: string) {
+    this.#events = events;
+  }
 
   /**
    * Calls `listener` with the payload of every `event` from now on.
    * @returns a function that removes the listener.
+   * @throws TypeError when `event` is not one of the policy's events (naming the
+   * nearest one), or `listener` is not a function.
    */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): Unsubscribe {
+    known('on', 'event', event, this.#events);
     if (typeof listener !== 'function') throw new TypeError('on: listener must be a function');
     // Copy on write: an emit in progress keeps the array it started with.
     this.listeners[event] = [...(this.listeners[event] ?? []), listener];
@@ -39,12 +58,11 @@ export class Emitter<E extends object> {
       if (!active) return;
       active = false;
       // A fresh copy again: an emit in progress keeps the array it started with.
-      const rest = [...(this.listeners[event] ?? [])];
-      const at = rest.indexOf(listener);
-      if (at < 0) return;
-      rest.splice(at, 1);
-      if (rest.length === 0) delete this.listeners[event];
-      else this.listeners[event] = rest;
+      // The listener is there: each `on` added one registration, each unsubscribe removes one.
+      const rest = [...this.listeners[event]!];
+      rest.splice(rest.indexOf(listener), 1);
+      // Back to undefined when the last one leaves, so emit costs nothing again.
+      (this.listeners as Record<string, unknown>)[event] = rest.length > 0 ? rest : undefined;
     };
   }
 
@@ -54,10 +72,15 @@ export class Emitter<E extends object> {
     if (list === undefined) return;
     for (const listener of list) {
       try {
-        listener(payload);
+        // An async listener's rejection would otherwise be an unhandled rejection.
+        // Only a native promise's can be (they all have `catch`); a `catch` that is
+        // not a function throws, and is swallowed below.
+        (listener(payload) as unknown as Promise<unknown> | null | undefined)?.catch?.(ignore);
       } catch {
         // A listener's bug must not turn a call's success into a failure.
       }
     }
   }
 }
+
+function ignore(): void {}

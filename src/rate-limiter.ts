@@ -70,8 +70,8 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   readonly #wake: () => void;
 
   constructor(options: RateLimiterOptions) {
-    super();
-    const o = objectOptions<RateLimiterOptions>(OWNER, options);
+    super('rejected', OWNER);
+    const o = objectOptions<RateLimiterOptions>(OWNER, options, 'limit interval maxWait');
     if (o.limit === undefined) required(OWNER, 'limit');
     if (o.interval === undefined) required(OWNER, 'interval');
     this.limit = numberOption(OWNER, 'limit', o.limit, 1, { min: 1, integer: true });

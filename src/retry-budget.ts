@@ -78,7 +78,7 @@ export class RetryBudget implements RetryBudgetLike {
   #deniedTotal = 0;
 
   constructor(options?: RetryBudgetOptions) {
-    const o = objectOptions<RetryBudgetOptions>(OWNER, options);
+    const o = objectOptions<RetryBudgetOptions>(OWNER, options, 'ratio minRetriesPerSecond window');
     this.ratio = numberOption(OWNER, 'ratio', o.ratio, 0.2);
     this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
     this.window = numberOption(OWNER, 'window', o.window, 10_000, { above: true });

@@ -104,7 +104,11 @@ const RATE = { min: 0, above: true, max: 1 } as const;
 
 /** @internal */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  const o = objectOptions<CircuitBreakerOptions>(OWNER, options);
+  const o = objectOptions<CircuitBreakerOptions>(
+    OWNER,
+    options,
+    'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState',
+  );
   const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, NaN, { above: true });
   const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, { min: 1, integer: true });
   const countWindow = o.windowDuration === undefined;

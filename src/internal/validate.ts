@@ -29,15 +29,16 @@ export function numberOption(owner: string, name: string, value: unknown, fallba
   if (value === undefined) return fallback;
   if (typeof value !== 'number') invalid(owner, name, 'a number', value);
   const { min = 0, max = Infinity, above, integer, infinite } = rule;
-  // NaN fails every comparison, so it fails here too.
-  const ok =
-    (above ? value > min : value >= min) &&
-    value <= max &&
-    (value === Infinity ? infinite === true : Number.isFinite(value) && (!integer || Number.isInteger(value)));
-  if (!ok) {
+  // NaN fails every comparison, so it fails here too. An integer is finite.
+  if (!((above ? value > min : value >= min) && value <= max && (value === Infinity ? infinite : integer ? Number.isInteger(value) : Number.isFinite(value)))) {
     // Interval notation, e.g. "an integer in [1, Infinity]", "a number in (0, 1]", "a number in [0, Infinity)".
-    const range = `${above || min === -Infinity ? '(' : '['}${min}, ${max}${max === Infinity && !infinite ? ')' : ']'}`;
-    invalid(owner, name, `${integer ? 'an integer' : 'a number'} in ${range}`, value, RangeError);
+    invalid(
+      owner,
+      name,
+      `${integer ? 'an integer' : 'a number'} in ${above || min === -Infinity ? '(' : '['}${min}, ${max}${max === Infinity && !infinite ? ')' : ']'}`,
+      value,
+      RangeError,
+    );
   }
   return value;
 }
@@ -55,16 +56,43 @@ export function enumOption<V extends string>(owner: string, name: string, value:
   return value as V;
 }
 
-export function objectOptions<O extends object>(owner: string, options: unknown): Partial<O> {
+/**
+ * `options` as an object of the policy's `keys` (its option names, space-separated).
+ * Only own enumerable string keys are checked: a symbol key, or an inherited
+ * property (a class instance's getter), is never refused; the policy reads
+ * inherited properties like any others. An array is refused by its keys ('0', …).
+ */
+export function objectOptions<O extends object>(owner: string, options: unknown, keys: string): Partial<O> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object, got ${describe(options)}`);
+  for (const name of Object.keys(options)) known(owner, 'option', name, keys);
   return options as Partial<O>;
 }
 
+/**
+ * Throws `owner: unknown <what> 'name', did you mean 'nearest'?` unless `name` is
+ * one of `allowed` (space-separated). A misspelt option would otherwise be
+ * ignored in silence, and a breaker would never open the way it was meant to.
+ */
+export function known(owner: string, what: string, name: unknown, allowed: string): void {
+  const valid = allowed.split(' ');
+  if (!valid.includes(name as string)) {
+    // The nearest name shares the longest start with what was typed, at least 3
+    // characters (ties: the first in `allowed`). Most slips come after the first
+    // letters, and an edit distance would cost every bundle more bytes than it is
+    // worth.
+    let nearest: string | undefined;
+    for (let typed = String(name); typed.length > 2 && nearest === undefined; typed = typed.slice(0, -1)) {
+      nearest = valid.find((candidate) => candidate.startsWith(typed));
+    }
+    throw new TypeError(`${owner}: unknown ${what} ${describe(name)}${nearest ? `, did you mean '${nearest}'?` : ''}`);
+  }
+}
+
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  // null falls through to String: 'null'.
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
 }
