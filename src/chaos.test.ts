@@ -176,3 +176,53 @@ describe('chaos', () => {
     expect(() => chaos({ random: 4 as never })).toThrow(/random/);
   });
 });
+
+describe('chaos: undefined means the default', () => {
+  // `{ ...defaults, ...user }` or plain JavaScript produce keys set to undefined;
+  // exactOptionalPropertyTypes refuses to write them, so they are cast.
+  it('`result: undefined` injects no result: fn is called and its value returned', async () => {
+    const fn = vi.fn(() => 'real');
+    const policy = chaos({ result: undefined } as never);
+    expect(await policy.execute(fn)).toBe('real');
+    expect(await policy.execute(fn)).toBe('real');
+    expect(fn).toHaveBeenCalledTimes(2);
+  });
+
+  it('`result: undefined` with a resultRate is refused, pointing at `() => undefined`', () => {
+    expect(() => chaos({ result: undefined, resultRate: 1 } as never)).toThrow(TypeError);
+    expect(() => chaos({ result: undefined, resultRate: 1 } as never)).toThrow(/"resultRate" needs option "result".*\(\) => undefined/);
+  });
+
+  it('`result: () => undefined` injects undefined', async () => {
+    const fn = vi.fn(() => 'real');
+    expect(await chaos({ result: () => undefined }).execute(fn)).toBeUndefined();
+    expect(fn).not.toHaveBeenCalled();
+  });
+});
+
+describe('chaos: default randomness', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('reads Math.random when it draws, not when the policy is created: a stub set afterwards applies', async () => {
+    const policy = chaos({ faultRate: 0.5 });
+    const fn = vi.fn(() => 'real');
+    vi.spyOn(Math, 'random').mockReturnValue(0.1); // below 0.5: a fault
+    await expect(policy.execute(fn)).rejects.toThrow(/Injected fault/);
+    vi.spyOn(Math, 'random').mockReturnValue(0.9); // above: the real call
+    expect(await policy.execute(fn)).toBe('real');
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it('a latency range draws from Math.random at call time too', async () => {
+    const policy = chaos({ latency: [0, 1_000] });
+    vi.spyOn(Math, 'random').mockReturnValue(0.25);
+    const delays: number[] = [];
+    policy.on('latency', ({ delay }) => delays.push(delay));
+    const call = policy.execute(() => 'ok');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(await call).toBe('ok');
+    expect(delays).toEqual([250]);
+  });
+});

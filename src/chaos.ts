@@ -42,18 +42,19 @@ export interface ChaosOptions {
   readonly resultRate?: number | undefined;
   /**
    * What an injected result returns: the value, or a factory `(ctx) => value` (a promise is
-   * awaited). To inject a function, return it from a function.
-   * @default undefined
+   * awaited). To inject a function, return it from a function; to inject `undefined`,
+   * `() => undefined` (`undefined` itself means no result, like any option left undefined).
+   * @default undefined (no result)
    */
   readonly result?: unknown | undefined;
   /**
    * Seed for a built-in pseudo-random generator, so a test sees the same faults on every run.
-   * @default undefined (Math.random)
+   * @default undefined (Math.random, looked up on every draw)
    */
   readonly seed?: number | undefined;
   /**
    * Source of randomness, uniform in [0, 1); replaces `seed`.
-   * @default Math.random
+   * @default Math.random, looked up on every draw (so a test may stub it later)
    */
   readonly random?: (() => number) | undefined;
 }
@@ -103,7 +104,8 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
     }
     this.#enabled = o.enabled ?? true;
     const seed = numberOption(OWNER, 'seed', o.seed, 0, { min: -Infinity });
-    this.#random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : Math.random);
+    // Math.random looked up per draw, not captured here: a test may stub it after the policy exists.
+    this.#random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : () => Math.random());
     this.#faultRate = rate('faultRate', o.faultRate, o.error !== undefined);
     this.#error = o.error;
     this.#latency = checkLatency(o.latency);
@@ -111,10 +113,11 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
       throw new TypeError(`${OWNER}: option "latencyRate" needs option "latency"`);
     }
     this.#latencyRate = rate('latencyRate', o.latencyRate, true);
-    if (o.resultRate !== undefined && !('result' in o)) {
-      throw new TypeError(`${OWNER}: option "resultRate" needs option "result"`);
+    // `result: undefined` is no result, like every option set to undefined; to inject undefined, `result: () => undefined`.
+    if (o.resultRate !== undefined && o.result === undefined) {
+      throw new TypeError(`${OWNER}: option "resultRate" needs option "result" (to inject undefined: \`result: () => undefined\`)`);
     }
-    this.#resultRate = rate('resultRate', o.resultRate, 'result' in o);
+    this.#resultRate = rate('resultRate', o.resultRate, o.result !== undefined);
     this.#result = o.result;
   }
 
