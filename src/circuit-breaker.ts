@@ -3,7 +3,7 @@ import type { CircuitBreakerEvents, CircuitBreakerStats } from './breaker/events
 import type { CircuitBreakerSnapshot, CircuitState } from './breaker/snapshot.js';
 import { CountWindow, FAILED, SLOW, TimeWindow, type CallWindow } from './breaker/window.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
-import type { Ctx, Next } from './internal/context.js';
+import { isCalledOff, type Ctx, type Next } from './internal/context.js';
 import { now } from './internal/timers.js';
 import { PolicyBase } from './policy.js';
 
@@ -196,7 +196,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     const start = timed ? now() : NaN;
     return next(ctx).then(
       (value: unknown) => this.#settleValue(generation, start, value),
-      (error: unknown) => this.#settleError(ctx.calledOff, generation, start, error),
+      (error: unknown) => this.#settleError(isCalledOff(ctx), generation, start, error),
     );
   }
 

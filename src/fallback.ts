@@ -1,4 +1,4 @@
-import type { Ctx, Next } from './internal/context.js';
+import { isCalledOff, type Ctx, type Next } from './internal/context.js';
 import { functionOption, objectOptions } from './internal/validate.js';
 import { PolicyBase, type PolicyContext } from './policy.js';
 import type { Outcome } from './retry.js';
@@ -74,7 +74,7 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
 
   #checkError(error: unknown, ctx: Ctx): unknown {
     // The caller's own abort is an answer from the caller, not a failure to hide.
-    if (ctx.calledOff || (this.#handle !== undefined && !this.#handle(error))) throw error;
+    if (isCalledOff(ctx) || (this.#handle !== undefined && !this.#handle(error))) throw error;
     return this.#replace({ error }, ctx);
   }
 

@@ -85,9 +85,9 @@ export abstract class PolicyBase<E extends object = Record<never, never>, W = ne
     // `?? undefined`: fetch's RequestInit.signal may be null, and JS callers pass it on.
     const caller = signal ?? undefined;
     // Programmer errors: rejected before anything is counted, started or listened to.
-    if (typeof fn !== 'function') return misuse(this.#name, 'fn', 'a function', fn);
+    if (typeof fn !== 'function') return Promise.reject(misuse(this.#name, 'fn', 'a function', fn));
     if (caller !== undefined) {
-      if (!isSignal(caller)) return misuse(this.#name, 'signal', 'an AbortSignal', caller);
+      if (!isSignal(caller)) return Promise.reject(misuse(this.#name, 'signal', 'an AbortSignal', caller));
       if (caller.aborted) return Promise.reject(caller.reason);
     }
     return this.run(new Ctx(fn, 1, undefined, caller), invoke) as Promise<T | W>;
@@ -171,14 +171,14 @@ function stage(policy: Policy<unknown>, next: Next): Next {
  */
 function within(ctx: Ctx, inner: Partial<PolicyContext> | undefined): Ctx {
   const signal = inner?.signal ?? undefined;
-  if (signal !== undefined && !isSignal(signal)) throw new TypeError(`wrap: a policy called fn with a signal that is no AbortSignal, got ${describe(signal)}`);
-  const attempt = inner?.attempt;
-  return new Ctx(ctx.fn, Number.isInteger(attempt) && attempt! > 1 ? attempt! : ctx.attempt, undefined, signal ?? ctx.signal, ctx);
+  if (signal !== undefined && !isSignal(signal)) throw misuse('wrap', 'ctx.signal', 'an AbortSignal', signal);
+  const attempt = inner?.attempt as number;
+  return new Ctx(ctx.fn, attempt > 1 ? attempt : ctx.attempt, undefined, signal ?? ctx.signal, ctx);
 }
 
-/** `policy.execute: name must be expected, got value`, as a rejected promise: execute's argument errors. */
-function misuse(policy: string, name: string, expected: string, value: unknown): Promise<never> {
-  return Promise.reject(new TypeError(`${policy}.execute: ${name} must be ${expected}, got ${describe(value)}`));
+/** `policy.execute: name must be expected, got value`: execute's argument errors. */
+function misuse(policy: string, name: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`${policy}.execute: ${name} must be ${expected}, got ${describe(value)}`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Ctx, fork, isSignal, settleOnce, sleep, type AbortListener } from './context.js';
+import { Ctx, fork, isCalledOff, isSignal, settleOnce, sleep, type AbortListener } from './context.js';
 
 const fn = (): number => 1;
 
@@ -193,7 +193,7 @@ describe('a caller signal shared by many calls', () => {
   });
 });
 
-describe('ctx.calledOff', () => {
+describe('isCalledOff', () => {
   const timeout = () => new DOMException('deadline', 'TimeoutError');
 
   it("is the caller's abort, whatever its reason, and not an enclosing timeout's", () => {
@@ -201,9 +201,9 @@ describe('ctx.calledOff', () => {
     const outer = new Ctx(fn, 1, undefined, caller.signal);
     const timed = fork(outer);
     timed.scope!.abort(timeout());
-    expect(timed.calledOff).toBe(false);
+    expect(isCalledOff(timed)).toBe(false);
     caller.abort(timeout()); // AbortSignal.timeout() as the caller's signal
-    expect(outer.calledOff).toBe(true);
+    expect(isCalledOff(outer)).toBe(true);
   });
 
   it("inside a user's policy, classifies an abort through its signal as the call outside it would", () => {
@@ -213,14 +213,14 @@ describe('ctx.calledOff', () => {
     // The enclosing timeout fires; the user's signal follows it.
     outer.scope!.abort(timeout());
     handedBack.abort(outer.reason);
-    expect(inner.calledOff).toBe(false);
+    expect(isCalledOff(inner)).toBe(false);
     // A hedge that lost, outside: called off.
     const lostOuter = fork(new Ctx(fn, 1, undefined, undefined));
     const lost = new AbortController();
     const lostInner = new Ctx(fn, 1, undefined, lost.signal, lostOuter);
     lostOuter.scope!.abort(new DOMException('lost', 'AbortError'));
     lost.abort(lostOuter.reason);
-    expect(lostInner.calledOff).toBe(true);
+    expect(isCalledOff(lostInner)).toBe(true);
   });
 
   it("inside a user's policy, takes the policy's own abort for a failure, not the caller's", () => {
@@ -228,7 +228,7 @@ describe('ctx.calledOff', () => {
     const own = new AbortController();
     const inner = new Ctx(fn, 1, undefined, own.signal, outer);
     own.abort(new Error('my policy gave up'));
-    expect(inner.calledOff).toBe(false);
+    expect(isCalledOff(inner)).toBe(false);
   });
 
   it("keeps the outer call through withAttempt and fork", () => {
@@ -238,7 +238,7 @@ describe('ctx.calledOff', () => {
     const inner = fork(new Ctx(fn, 1, undefined, handedBack.signal, outer).withAttempt(2));
     caller.abort('stop');
     handedBack.abort('stop');
-    expect(inner.calledOff).toBe(true);
+    expect(isCalledOff(inner)).toBe(true);
     expect(inner.attempt).toBe(2);
   });
 });

@@ -173,27 +173,36 @@ export class Scope {
 export class Ctx implements PolicyContext {
   #own: AbortSignal | undefined = undefined; // #private: a minified name
 
-  constructor(
-    /** @internal */ readonly fn: Fn,
-    readonly attempt: number,
-    /** @internal */ readonly scope: Scope | undefined,
-    /**
-     * @internal What this call follows outside its scopes: the caller's signal, or,
-     * inside a user's own policy, the signal that policy handed to `fn`.
-     */
-    readonly callerSignal: AbortSignal | undefined,
-    /**
-     * @internal Inside a user's own policy: the call outside it. An abort that
-     * comes through `callerSignal` is classified by that call, so its origin
-     * (the caller, a timeout, a hedge that lost) survives the round trip.
-     */
-    readonly outer?: Ctx | undefined,
-    /**
-     * @internal The retry budgets already told of this call's first attempt
-     * (internal/budget.ts): one budget, or an array of them. Passed on to every context derived from this one.
-     */
-    public budgets?: unknown,
-  ) {}
+  // Declared, not parameter properties: an ES2022 build would define each field
+  // and then assign it, costing bytes and work per call.
+  /** @internal */ declare readonly fn: Fn;
+  declare readonly attempt: number;
+  /** @internal */ declare readonly scope: Scope | undefined;
+  /**
+   * @internal What this call follows outside its scopes: the caller's signal, or,
+   * inside a user's own policy, the signal that policy handed to `fn`.
+   */
+  declare readonly callerSignal: AbortSignal | undefined;
+  /**
+   * @internal Inside a user's own policy: the call outside it. An abort that
+   * comes through `callerSignal` is classified by that call, so its origin
+   * (the caller, a timeout, a hedge that lost) survives the round trip.
+   */
+  declare readonly outer: Ctx | undefined;
+  /**
+   * @internal The retry budgets already told of this call's first attempt
+   * (internal/budget.ts): one budget, or an array of them. Passed on to every context derived from this one.
+   */
+  declare budgets: unknown;
+
+  constructor(fn: Fn, attempt: number, scope: Scope | undefined, callerSignal: AbortSignal | undefined, outer?: Ctx, budgets?: unknown) {
+    this.fn = fn;
+    this.attempt = attempt;
+    this.scope = scope;
+    this.callerSignal = callerSignal;
+    this.outer = outer;
+    this.budgets = budgets;
+  }
 
   get signal(): AbortSignal {
     if (this.scope !== undefined) return this.scope.signal;
@@ -212,20 +221,6 @@ export class Ctx implements PolicyContext {
   get aborted(): boolean {
     if (this.scope !== undefined) return this.scope.isAborted();
     return this.callerSignal !== undefined && this.callerSignal.aborted;
-  }
-
-  /**
-   * Whether the call was called off for a reason that is no failure of its
-   * own: the caller's abort, or a hedge that lost. An enclosing timeout's
-   * abort is not among them: a call too slow for it has failed, and a breaker
-   * counts it, a fallback replaces it. Nor is the abort of a user's own
-   * policy's signal: the caller is only who called the outermost `execute`.
-   */
-  get calledOff(): boolean {
-    if (!this.aborted) return false;
-    if (this.callerSignal !== undefined && this.callerSignal.aborted) return this.outer === undefined || this.outer.calledOff;
-    const reason = this.reason as { name?: unknown } | null | undefined;
-    return !(typeof reason === 'object' && reason !== null && reason.name === 'TimeoutError');
   }
 
   /** Why it gave up. */
@@ -254,6 +249,22 @@ export class Ctx implements PolicyContext {
   withAttempt(attempt: number): Ctx {
     return attempt === this.attempt ? this : new Ctx(this.fn, attempt, this.scope, this.callerSignal, this.outer, this.budgets);
   }
+}
+
+/**
+ * Whether the call was called off for a reason that is no failure of its
+ * own: the caller's abort, or a hedge that lost. An enclosing timeout's
+ * abort is not among them: a call too slow for it has failed, and a breaker
+ * counts it, a fallback replaces it. Nor is the abort of a user's own
+ * policy's signal: the caller is only who called the outermost `execute`.
+ * A function, not a getter of Ctx: a bundle without a breaker or a fallback leaves it out.
+ */
+export function isCalledOff(ctx: Ctx): boolean {
+  if (!ctx.aborted) return false;
+  const up = ctx.callerSignal;
+  if (up !== undefined && up.aborted) return ctx.outer === undefined || isCalledOff(ctx.outer);
+  const reason = ctx.reason as { name?: unknown } | null | undefined;
+  return !(typeof reason === 'object' && reason !== null && reason.name === 'TimeoutError');
 }
 
 /**

@@ -23,11 +23,13 @@ export class Waiter implements Linked<Waiter> {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #host: WaitHost;
 
-  constructor(
-    host: WaitHost,
-    readonly ctx: Ctx,
-    readonly stage: Next,
-  ) {
+  // Declared, not parameter properties: an ES2022 build would define them and then assign them.
+  declare readonly ctx: Ctx;
+  declare readonly stage: Next;
+
+  constructor(host: WaitHost, ctx: Ctx, stage: Next) {
+    this.ctx = ctx;
+    this.stage = stage;
     this.#host = host;
     // ctx.listen, not ctx.signal: hearing an abort needs no AbortController.
     ctx.listen(this);

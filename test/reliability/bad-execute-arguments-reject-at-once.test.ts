@@ -144,7 +144,7 @@ describe("wrap with a user's own policy", () => {
     const controller = new AbortController();
     const mine: Policy = { execute: (fn) => Promise.resolve(fn({ signal: controller as unknown as AbortSignal, attempt: 1 })) };
     const fn = vi.fn(() => 'never');
-    await expect(wrap(mine, withTimeout(100)).execute(fn)).rejects.toThrow(new TypeError('wrap: a policy called fn with a signal that is no AbortSignal, got an object'));
+    await expect(wrap(mine, withTimeout(100)).execute(fn)).rejects.toThrow(new TypeError('wrap.execute: ctx.signal must be an AbortSignal, got an object'));
     expect(fn).not.toHaveBeenCalled();
   });
 });
