@@ -95,7 +95,7 @@ export function register(bw) {
     test('rejects invalid options when created', () => {
       assert.throws(() => resilientFetch(undefined, { timeout: -1 }), RangeError, 'timeout');
       assert.throws(() => resilientFetch(undefined, { retryMethods: 'GET' }), TypeError, 'retryMethods');
-      assert.throws(() => resilientFetch({}), TypeError, 'policy');
+      assert.throws(() => resilientFetch({}, {}), TypeError, 'policy'); // alone, {} is the options: resilientFetch(options)
     });
   });
 }
