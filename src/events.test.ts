@@ -94,6 +94,113 @@ describe('Emitter', () => {
     const probe = new Probe();
     expect(() => probe.on('ping', 'nope' as never)).toThrow(TypeError);
   });
+
+  it('refuses an event name it does not have, naming it and the nearest one', () => {
+    const probe = new Probe();
+    expect(() => probe.on('pings' as never, () => {})).toThrow(new TypeError("on: unknown event 'pings', did you mean 'ping'?"));
+    expect(() => probe.on('nope' as never, () => {})).toThrow(new TypeError("on: unknown event 'nope'"));
+  });
+
+  it('refuses an event that is not a string with a TypeError, whatever it is', () => {
+    const probe = new Probe();
+    for (const event of [5, null, undefined, {}, ['ping'], Symbol('ping')]) {
+      expect(() => probe.on(event as never, () => {}), String(event)).toThrow(/^on: unknown event /);
+    }
+  });
+
+  it("refuses Object.prototype's names instead of crashing on them or listening to nothing", () => {
+    const probe = new Probe();
+    for (const event of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      expect(() => probe.on(event as never, () => {}), event).toThrow(`on: unknown event '${event}'`);
+    }
+  });
+
+  it('calls a function subscribed twice twice, until each subscription is removed', () => {
+    const probe = new Probe();
+    const listener = vi.fn();
+    const offA = probe.on('ping', listener);
+    const offB = probe.on('ping', listener);
+    probe.fire('ping', { n: 1 });
+    expect(listener).toHaveBeenCalledTimes(2);
+    offA();
+    offA(); // harmless: it must not remove the other subscription
+    probe.fire('ping', { n: 2 });
+    expect(listener).toHaveBeenCalledTimes(3);
+    offB();
+    probe.fire('ping', { n: 3 });
+    expect(listener).toHaveBeenCalledTimes(3);
+    expect(probe.has('ping')).toBe(false);
+  });
+
+  it('a listener that subscribes another during an emit does not run it in that emit', () => {
+    const probe = new Probe();
+    const late = vi.fn();
+    probe.on('ping', () => {
+      probe.on('ping', late);
+    });
+    probe.fire('ping', { n: 1 });
+    expect(late).not.toHaveBeenCalled();
+    probe.fire('ping', { n: 2 });
+    expect(late).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('an async listener that rejects', () => {
+  // Real timers: Node reports an unhandled rejection after a macrotask, not on a fake clock.
+  async function unhandledDuring(body: () => void | Promise<void>): Promise<unknown[]> {
+    const seen: unknown[] = [];
+    const record = (reason: unknown): void => {
+      seen.push(reason);
+    };
+    process.on('unhandledRejection', record);
+    try {
+      await body();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    return seen;
+  }
+
+  it('is swallowed like a throw: no unhandled rejection, the listeners after it still run', async () => {
+    const probe = new Probe();
+    const after = vi.fn();
+    probe.on('ping', async () => {
+      throw new Error('async listener bug');
+    });
+    probe.on('ping', after);
+    const unhandled = await unhandledDuring(() => probe.fire('ping', { n: 1 }));
+    expect(unhandled).toEqual([]);
+    expect(after).toHaveBeenCalledTimes(1);
+  });
+
+  it('never changes the outcome of a call, and leaves no unhandled rejection behind', async () => {
+    const retry = retryWithBackoff({ maxRetries: 1, initialDelay: 1, jitter: 'none' });
+    retry.on('retry', async () => Promise.reject(new Error('metrics backend down')));
+    retry.on('success', async () => Promise.reject(new Error('metrics backend down')));
+    let calls = 0;
+    let result: unknown;
+    const unhandled = await unhandledDuring(async () => {
+      result = await retry.execute(() => (++calls === 1 ? Promise.reject(new Error('flaky')) : 'ok'));
+    });
+    expect(result).toBe('ok');
+    expect(unhandled).toEqual([]);
+  });
+
+  it('ignores what a listener returns when it is no promise, and a thenable whose `catch` throws', async () => {
+    const probe = new Probe();
+    const after = vi.fn();
+    probe.on('ping', (() => 42) as never);
+    probe.on('ping', (() => null) as never);
+    probe.on('ping', (() => ({
+      catch() {
+        throw new Error('odd thenable');
+      },
+    })) as never);
+    probe.on('ping', after);
+    expect(() => probe.fire('ping', { n: 1 })).not.toThrow();
+    expect(after).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe('a throwing listener never changes the outcome of a call', () => {

@@ -60,11 +60,11 @@ export function enumOption<V extends string>(owner: string, name: string, value:
  * `options` as an object of the policy's `keys` (its option names, space-separated).
  * Only own enumerable string keys are checked: a symbol key, or an inherited
  * property (a class instance's getter), is never refused; the policy reads
- * inherited properties like any others. An array is refused by its keys ('0', …).
+ * inherited properties like any others.
  */
 export function objectOptions<O extends object>(owner: string, options: unknown, keys: string): Partial<O> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${owner}: options must be an object, got ${describe(options)}`);
   for (const name of Object.keys(options)) known(owner, 'option', name, keys);
   return options as Partial<O>;
 }
