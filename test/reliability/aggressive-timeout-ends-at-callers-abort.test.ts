@@ -27,6 +27,19 @@ describe('an aggressive timeout around an fn that ignores its signal', () => {
     expect(call.state()).toEqual({ status: 'rejected', reason });
   });
 
+  it('rejects at once when fn itself aborts the caller synchronously', async () => {
+    const caller = new AbortController();
+    const call = settle(
+      withTimeout(1_000).execute(() => {
+        caller.abort('fn gave up');
+        return deaf();
+      }, caller.signal),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(call.state()).toEqual({ status: 'rejected', reason: 'fn gave up' });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('aborts ctx.signal with that reason, and leaves no listener on the caller signal', async () => {
     const caller = new AbortController();
     let signal: AbortSignal | undefined;
