@@ -25,7 +25,10 @@ export interface PolicyContext {
 /**
  * Anything with this `execute` is a policy, the built-in ones and your own.
  * `W` is what the policy may return instead of `fn`'s value (a fallback's type);
- * `never` for most.
+ * `never` for most. In `wrap`, your policy may hand `fn` the signal it got, or
+ * one of its own that follows it: the policies inside still tell an enclosing
+ * timeout (a failure) from the caller's own abort. Passing `attempt: 1` keeps
+ * the enclosing retry's `ctx.attempt`; a higher number is your policy's own.
  *
  * @example
  * ```ts
