@@ -1,4 +1,4 @@
-import { type Ctx, type Next, sleep } from './internal/context.js';
+import { type Ctx, type Next, settleOnce, sleep } from './internal/context.js';
 import { seededRandom } from './internal/random.js';
 import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase, type PolicyContext } from './policy.js';
@@ -144,7 +144,7 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
         return Promise.reject(error);
       }
       if (this.#draw(this.#resultRate)) {
-        return Promise.resolve(typeof this.#result === 'function' ? this.#result(ctx) : this.#result).then((value) => {
+        return settleOnce(typeof this.#result === 'function' ? this.#result(ctx) : this.#result).then((value) => {
           if (this.listeners.result !== undefined) this.emit('result', { value });
           return value;
         });

@@ -1,5 +1,5 @@
 import { failed, HttpStatusError } from './http-status.js';
-import { Ctx } from './internal/context.js';
+import { Ctx, settleOnce } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
@@ -150,7 +150,14 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
     methods: new Set(methods.map((m) => m.toUpperCase())),
     maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),
   };
-  return (input, init) => send(config, input, init);
+  return (input, init) => {
+    // fetch's shape: a promise, also for bad input (a method that is no string) or a policy that throws.
+    try {
+      return send(config, input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
 
 function send(config: Config, input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
@@ -184,7 +191,7 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
     ended = true;
     if (failures !== undefined) discardAll(failures, answer);
   };
-  return config.policy.execute(attempt, caller).then(
+  return (settleOnce(config.policy.execute(attempt, caller)) as Promise<Response>).then(
     (response) => {
       end(response);
       return response;
@@ -214,7 +221,7 @@ function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | 
     finals.add(attempt);
     return (first = fetchWith(config, input, init, attemptSignal(ctx, caller)));
   };
-  return config.policy.execute(attempt, caller).then(undefined, answerOrRethrow);
+  return (settleOnce(config.policy.execute(attempt, caller)) as Promise<Response>).then(undefined, answerOrRethrow);
 }
 
 /** A rejection that stands for a response (the policy gave up on it) becomes that response. */
