@@ -186,3 +186,41 @@ export class RateLimitedError extends ResilienceError {
   }
   override name: string = 'RateLimitedError';
 }
+
+/** Options of {@link ThrottledError}. */
+export interface ThrottledErrorOptions {
+  /**
+   * What led to the rejection.
+   * @default undefined
+   */
+  readonly cause?: unknown | undefined;
+  /**
+   * The probability with which the throttle rejected calls when it rejected this one, in [0, 1].
+   * @default 0
+   */
+  readonly rejectionRate?: number | undefined;
+}
+
+/**
+ * Raised by an `AdaptiveThrottle` that turned a call away before it was
+ * made: the backend has been failing so many recent requests that this client
+ * throttles itself. `retryWithBackoff` does not retry it by default.
+ *
+ * @example
+ * ```ts
+ * import { ThrottledError, AdaptiveThrottle } from 'breakwater';
+ *
+ * const throttle = new AdaptiveThrottle();
+ * try { await throttle.execute(({ signal }) => fetch('https://api.example.com/items', { signal })); }
+ * catch (error) { if (error instanceof ThrottledError) console.log(`shed locally, rate ${error.rejectionRate}`); }
+ * ```
+ */
+export class ThrottledError extends ResilienceError {
+  /** The probability with which the throttle rejected calls when it rejected this one. */
+  readonly rejectionRate: number;
+  constructor(message = 'Client is throttling itself: the backend failed too many recent requests', options: ThrottledErrorOptions = {}) {
+    super(message, options);
+    this.rejectionRate = options.rejectionRate ?? 0;
+  }
+  override name: string = 'ThrottledError';
+}

@@ -27,6 +27,7 @@ export {
   BulkheadRejectedError,
   TimeoutError,
   RateLimitedError,
+  ThrottledError,
 } from './errors.js';
 export type {
   BrokenCircuitErrorOptions,
@@ -34,6 +35,7 @@ export type {
   BulkheadRejectionReason,
   TimeoutErrorOptions,
   RateLimitedErrorOptions,
+  ThrottledErrorOptions,
 } from './errors.js';
 export { retryWithBackoff, RetryPolicy } from './retry.js';
 export type { RetryOptions, RetryEvents, RetryBudgetLike, Outcome, GiveUpReason } from './retry.js';
@@ -60,3 +62,5 @@ export { Bulkhead } from './bulkhead.js';
 export type { BulkheadOptions, BulkheadEvents } from './bulkhead.js';
 export { RateLimiter } from './rate-limiter.js';
 export type { RateLimiterOptions, RateLimiterEvents } from './rate-limiter.js';
+export { AdaptiveThrottle } from './adaptive-throttle.js';
+export type { AdaptiveThrottleOptions, AdaptiveThrottleEvents, AdaptiveThrottleStats } from './adaptive-throttle.js';

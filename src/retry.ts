@@ -68,7 +68,7 @@ export interface RetryOptions {
   readonly retryAfter?: ((outcome: Outcome) => number | undefined) | undefined;
   /**
    * Which thrown errors are retried. The caller's own abort is never retried.
-   * @default every error except `BrokenCircuitError` and `BulkheadRejectedError` (by `name`)
+   * @default every error except `BrokenCircuitError`, `BulkheadRejectedError` and `ThrottledError` (by `name`)
    */
   readonly handle?: ((error: unknown) => boolean) | undefined;
   /**
@@ -101,13 +101,13 @@ export interface RetryEvents {
   success: { readonly attempts: number };
 }
 
-// Retrying what a breaker or bulkhead shed would add the very load they shed.
+// Retrying what a breaker, bulkhead or throttle shed would add the very load they shed.
 // By name rather than instanceof, so errors from another copy of the package count too.
 function retriable(error: unknown): boolean {
   // Not instanceof Error either: an error from another realm (an iframe, a vm) counts too.
   if (typeof error !== 'object' || error === null) return true;
   const name = (error as { name?: unknown }).name;
-  return name !== 'BrokenCircuitError' && name !== 'IsolatedCircuitError' && name !== 'BulkheadRejectedError';
+  return name !== 'BrokenCircuitError' && name !== 'IsolatedCircuitError' && name !== 'BulkheadRejectedError' && name !== 'ThrottledError';
 }
 
 function retryAfterField(outcome: Outcome): number | undefined {
