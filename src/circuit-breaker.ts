@@ -9,9 +9,8 @@ import { PolicyBase } from './policy.js';
 
 export type { CircuitBreakerEvents, CircuitBreakerStats };
 
-const CLOSED = 0;
-const OPEN = 1;
-const HALF_OPEN = 2;
+/** The state apart from isolation, which `#isolations` holds above it. */
+type Phase = Exclude<CircuitState, 'isolated'>;
 const NO_PAYLOAD: Readonly<Record<never, never>> = /* @__PURE__ */ Object.freeze({});
 
 // An open breaker's whole point is to fail fast, and a stack trace costs
@@ -53,7 +52,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #o: ResolvedOptions;
   readonly #window: CallWindow;
-  #phase = CLOSED;
+  #phase: Phase = 'closed';
   /** Bumped on every state change: results of calls admitted earlier are ignored. */
   #generation = 0;
   /** Open: when trials are admitted. Half-open: when busy trials count as hung. */
@@ -84,9 +83,9 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   /** The current state. Reads `'half-open'` as soon as the open wait has passed. */
   get state(): CircuitState {
-    if (this.#phase === OPEN && this.#isolations === 0) this.#sync(now());
+    if (this.#phase === 'open' && this.#isolations === 0) this.#sync(now());
     // Read after the sync: a listener of its transition may have isolated the breaker.
-    return this.#isolations > 0 ? 'isolated' : this.#phase === CLOSED ? 'closed' : this.#phase === OPEN ? 'open' : 'half-open';
+    return this.#isolations > 0 ? 'isolated' : this.#phase;
   }
 
   /** Counts over the current window. */
@@ -146,7 +145,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // The happy path: closed, nothing else to decide.
-    if (this.#phase === CLOSED && this.#isolations === 0) return this.#call(ctx, next, this.#generation);
+    if (this.#phase === 'closed' && this.#isolations === 0) return this.#call(ctx, next, this.#generation);
     return this.#admit(ctx, next);
   }
 
@@ -157,8 +156,8 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     if (ctx.aborted) return Promise.reject(ctx.reason);
     // Checked again: such a listener may also have isolated or reset the breaker.
     if (this.#isolations === 0) {
-      if (this.#phase === CLOSED) return this.#call(ctx, next, this.#generation);
-      if (this.#phase === HALF_OPEN) {
+      if (this.#phase === 'closed') return this.#call(ctx, next, this.#generation);
+      if (this.#phase === 'half-open') {
         const free = this.#trials < this.#o.halfOpenMaxCalls;
         if (free || t >= this.#dueAt) {
           if (!free) {
@@ -176,7 +175,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       }
     }
     this.#window.reject(t);
-    const state = this.#isolations > 0 ? 'isolated' : this.#phase === OPEN ? 'open' : 'half-open';
+    const state = this.#isolations > 0 ? 'isolated' : (this.#phase as 'open' | 'half-open');
     // Made before the event: a listener's reset() must not change what this rejection says.
     const error = rejection(state, Math.ceil(Math.max(0, this.#dueAt - t)), this.#cause);
     if (this.listeners.rejected !== undefined) this.emit('rejected', { state });
@@ -246,8 +245,8 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     }
     // A result from before the last state change must not move the state again.
     if (generation !== this.#generation) return;
-    if (this.#phase === HALF_OPEN) {
-      if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(now(), 'half-open', thrown, result);
+    if (this.#phase === 'half-open') {
+      if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(thrown, result);
       this.#trials--;
       if (++this.#successes >= this.#o.successThreshold) this.#close('half-open');
       return;
@@ -261,50 +260,54 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
         ? this.#consecutive >= o.failureThreshold
         : w.calls >= o.minimumCalls && w.failures / w.calls >= o.failureRate;
     if (trip || (o.slowRate !== undefined && w.calls >= o.minimumCalls && w.slow / w.calls >= o.slowRate)) {
-      this.#open(now(), 'closed', thrown, result);
+      this.#open(thrown, result);
     }
   }
 
   #ignore(generation: number): void {
-    if (generation === this.#generation && this.#phase === HALF_OPEN) this.#trials--;
+    if (generation === this.#generation && this.#phase === 'half-open') this.#trials--;
   }
 
   /** Moves an open circuit whose wait has passed to half-open. */
   #sync(t: number): void {
-    if (this.#phase !== OPEN || t < this.#dueAt) return;
-    this.#phase = HALF_OPEN;
-    this.#generation++;
-    this.#trials = this.#successes = 0;
-    if (this.#change('open', 'half-open') && this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
+    if (this.#phase !== 'open' || t < this.#dueAt) return;
+    if (this.#enter('half-open', 'open') && this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
   }
 
-  #open(t: number, from: CircuitState, thrown: boolean, result: unknown): void {
+  /** Opens the circuit (from closed or half-open) on the failure `result`. */
+  #open(thrown: boolean, result: unknown): void {
+    const from = this.#phase;
     this.#openFor = this.#o.openDuration(++this.#opens);
-    this.#dueAt = t + this.#openFor;
-    this.#phase = OPEN;
-    this.#generation++;
-    this.#trials = this.#successes = 0;
+    this.#dueAt = now() + this.#openFor;
     this.#cause = thrown ? result : undefined;
-    if (this.#change(from, 'open') && this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
+    if (this.#enter('open', from) && this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
   }
 
   #close(from: CircuitState): void {
-    this.#phase = CLOSED;
-    this.#generation++;
-    this.#opens = this.#consecutive = this.#trials = this.#successes = 0;
+    this.#opens = this.#consecutive = 0;
     this.#cause = undefined;
     this.#window.clear();
-    if (from !== 'closed' && this.#change(from, 'closed') && this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
+    if (this.#enter('closed', from) && from !== 'closed' && this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
   }
 
   /**
-   * Tells `stateChange` listeners; returns whether the transition still
-   * stands, so the event that follows it (`open`, `halfOpen`, `close`) is not
-   * sent for a transition a listener already superseded (by reset, isolate).
+   * Enters `phase` as a new generation with no trials, and tells
+   * `stateChange` listeners of the move from `from` (none when `from` is
+   * `phase`). Returns whether the move still stands, so the event that
+   * follows it (`open`, `halfOpen`, `close`) is not sent for a move a listener
+   * already superseded (by reset, isolate).
    */
+  #enter(phase: Phase, from: CircuitState): boolean {
+    this.#phase = phase;
+    this.#generation++;
+    this.#trials = this.#successes = 0;
+    return this.#change(from, phase);
+  }
+
+  /** Tells `stateChange` listeners of a move to `to` (unless it is none); returns whether it still stands. */
   #change(from: CircuitState, to: CircuitState): boolean {
     const generation = this.#generation;
-    if (this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
+    if (from !== to && this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
     return generation === this.#generation;
   }
 
@@ -318,7 +321,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#isolations = s.isolations; // > 0 exactly when isolated (checked)
     if (s.state === 'open' || s.state === 'half-open') {
       // Half-open resumes as open with its wait over: trials in flight did not survive.
-      this.#phase = OPEN;
+      this.#phase = 'open';
       this.#dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
     }
   }

@@ -109,20 +109,19 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     options,
     'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState',
   );
-  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, NaN, { above: true });
+  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, { above: true });
   const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, { min: 1, integer: true });
-  const countWindow = o.windowDuration === undefined;
   let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, { min: 1, integer: true });
-  if (countWindow && minimumCalls > windowSize) {
+  if (windowDuration === undefined && minimumCalls > windowSize) {
     if (o.minimumCalls !== undefined) {
       // The window could never hold more calls than its size.
       invalid(OWNER, 'minimumCalls', `at most "windowSize" (${windowSize})`, minimumCalls, RangeError);
     }
     minimumCalls = windowSize;
   }
-  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, NaN, { infinite: true });
-  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, NaN, RATE);
-  if (o.slowCallRateThreshold !== undefined && o.slowCallDuration === undefined) {
+  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, { infinite: true });
+  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, RATE);
+  if (slowRate !== undefined && slowCallDuration === undefined) {
     invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration" (which calls are slow)', slowRate);
   }
   let openDuration: (opens: number) => number;
@@ -144,15 +143,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, { infinite: true });
     openDuration = () => fixed;
   }
-  const failureRate = numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, NaN, RATE);
   return {
+    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, RATE),
     failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, { min: 1, integer: true, infinite: true }),
-    failureRate: Number.isNaN(failureRate) ? undefined : failureRate,
     minimumCalls,
     windowSize,
-    windowDuration: countWindow ? undefined : windowDuration,
-    slowCallDuration: o.slowCallDuration === undefined ? undefined : slowCallDuration,
-    slowRate: Number.isNaN(slowRate) ? undefined : slowRate,
+    windowDuration,
+    slowCallDuration,
+    slowRate,
     openDuration,
     halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, { min: 1, integer: true }),
     successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, { min: 1, integer: true }),

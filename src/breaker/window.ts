@@ -114,21 +114,12 @@ export class TimeWindow implements CallWindow {
 
   record(outcome: number, t: number): void {
     this.refresh(t);
-    const at = (this.#epoch % BUCKETS) * 4;
-    const failed = outcome & FAILED;
-    const slow = outcome >> 1;
-    this.#counts[at]!++;
-    this.#counts[at + 1]! += failed;
-    this.#counts[at + 2]! += slow;
-    this.calls++;
-    this.failures += failed;
-    this.slow += slow;
+    this.#add(slot(this.#epoch), 1, outcome & FAILED, outcome >> 1, 0);
   }
 
   reject(t: number): void {
     this.refresh(t);
-    this.#counts[(this.#epoch % BUCKETS) * 4 + 3]!++;
-    this.rejections++;
+    this.#add(slot(this.#epoch), 0, 0, 0, 1);
   }
 
   refresh(t: number): void {
@@ -136,7 +127,7 @@ export class TimeWindow implements CallWindow {
     if (epoch <= this.#epoch) return;
     // Clears at most BUCKETS buckets, however long the clock was idle.
     const stale = Math.min(epoch - this.#epoch, BUCKETS);
-    for (let k = 1; k <= stale; k++) this.drop(((this.#epoch + k) % BUCKETS) * 4);
+    for (let k = 1; k <= stale; k++) this.drop(slot(this.#epoch + k));
     this.#epoch = epoch;
   }
 
@@ -150,7 +141,7 @@ export class TimeWindow implements CallWindow {
     const buckets: [number, number, number, number, number][] = [];
     const into = t - this.#epoch * this.#width;
     for (let k = BUCKETS - 1; k >= 0; k--) {
-      const at = (((this.#epoch - k) % BUCKETS) + BUCKETS) % BUCKETS * 4;
+      const at = slot(this.#epoch - k);
       const c = this.#counts;
       if (c[at] === 0 && c[at + 3] === 0) continue;
       // Age of the bucket's middle, so a restore lands it in the same place.
@@ -165,24 +156,30 @@ export class TimeWindow implements CallWindow {
     for (const [age, calls, failures, slow, rejections] of snapshot.buckets) {
       const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.#width);
       if (epoch <= this.#epoch - BUCKETS) continue;
-      const at = ((epoch % BUCKETS) + BUCKETS) % BUCKETS * 4;
-      this.#counts[at]! += calls;
-      this.#counts[at + 1]! += failures;
-      this.#counts[at + 2]! += slow;
-      this.#counts[at + 3]! += rejections;
-      this.calls += calls;
-      this.failures += failures;
-      this.slow += slow;
-      this.rejections += rejections;
+      this.#add(slot(epoch), calls, failures, slow, rejections);
     }
   }
 
   private drop(at: number): void {
     const c = this.#counts;
-    this.calls -= c[at]!;
-    this.failures -= c[at + 1]!;
-    this.slow -= c[at + 2]!;
-    this.rejections -= c[at + 3]!;
-    c[at] = c[at + 1] = c[at + 2] = c[at + 3] = 0;
+    this.#add(at, -c[at]!, -c[at + 1]!, -c[at + 2]!, -c[at + 3]!); // to 0 exactly: x - x
   }
+
+  /** Adds to the bucket at `at` and to the totals. */
+  #add(at: number, calls: number, failures: number, slow: number, rejections: number): void {
+    const c = this.#counts;
+    c[at]! += calls;
+    c[at + 1]! += failures;
+    c[at + 2]! += slow;
+    c[at + 3]! += rejections;
+    this.calls += calls;
+    this.failures += failures;
+    this.slow += slow;
+    this.rejections += rejections;
+  }
+}
+
+/** Where the bucket of `epoch` starts in `#counts` (any epoch, even one before 0). */
+function slot(epoch: number): number {
+  return (((epoch % BUCKETS) + BUCKETS) % BUCKETS) * 4;
 }

@@ -25,7 +25,7 @@ export function required(owner: string, name: string): never {
   throw new TypeError(`${owner}: option "${name}" is required`);
 }
 
-export function numberOption(owner: string, name: string, value: unknown, fallback: number, rule: NumberRule = {}): number {
+export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, rule: NumberRule = {}): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') invalid(owner, name, 'a number', value);
   const { min = 0, max = Infinity, above, integer, infinite } = rule;
