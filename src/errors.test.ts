@@ -5,6 +5,7 @@ import {
   IsolatedCircuitError,
   RateLimitedError,
   ResilienceError,
+  ThrottledError,
   TimeoutError,
 } from './errors.js';
 
@@ -21,6 +22,7 @@ describe('errors', () => {
     { name: 'BulkheadRejectedError', make: () => new BulkheadRejectedError('m', { cause }), parents: [ResilienceError, Error] },
     { name: 'TimeoutError', make: () => new TimeoutError('m', { cause }), parents: [ResilienceError, Error] },
     { name: 'RateLimitedError', make: () => new RateLimitedError('m', { cause }), parents: [ResilienceError, Error] },
+    { name: 'ThrottledError', make: () => new ThrottledError('m', { cause }), parents: [ResilienceError, Error] },
   ] as const;
 
   for (const { name, make, parents } of cases) {
@@ -72,6 +74,12 @@ describe('errors', () => {
   it('RateLimitedError carries retryAfter, 0 by default', () => {
     expect(new RateLimitedError('slow down', { retryAfter: 500 }).retryAfter).toBe(500);
     expect(new RateLimitedError().retryAfter).toBe(0);
+  });
+
+  it('ThrottledError carries rejectionRate, 0 by default, with a message that says the client throttles itself', () => {
+    expect(new ThrottledError(undefined, { rejectionRate: 0.8 }).rejectionRate).toBe(0.8);
+    expect(new ThrottledError().rejectionRate).toBe(0);
+    expect(new ThrottledError().message).toMatch(/^Client is throttling itself/);
   });
 
   it('a user subclass can set its own name', () => {

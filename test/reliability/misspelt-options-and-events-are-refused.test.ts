@@ -5,6 +5,7 @@
 // policy is created (or `on` is called), naming the key and the nearest valid one.
 import { describe, expect, it, vi } from 'vitest';
 import {
+  AdaptiveThrottle,
   Bulkhead,
   CircuitBreaker,
   RateLimiter,
@@ -16,6 +17,8 @@ import {
   withFallback,
   withTimeout,
   wrap,
+  type AdaptiveThrottleEvents,
+  type AdaptiveThrottleOptions,
   type BulkheadEvents,
   type BulkheadOptions,
   type ChaosEvents,
@@ -147,6 +150,18 @@ const owners: Record<string, Owner> = {
     } satisfies AllKeys<ResilientFetchOptions>,
     typo: ['timeoutMs', 'timeout'],
   },
+  AdaptiveThrottle: {
+    create: (o) => new AdaptiveThrottle(o as AdaptiveThrottleOptions),
+    keys: {
+      k: undefined,
+      window: undefined,
+      maxRejectionRate: undefined,
+      random: undefined,
+      handle: undefined,
+      handleResult: undefined,
+    } satisfies AllKeys<AdaptiveThrottleOptions>,
+    typo: ['maxRejection', 'maxRejectionRate'],
+  },
   'resilientFetch (options alone)': {
     create: (o) => resilientFetch(o as ResilientFetchOptions),
     keys: {},
@@ -277,6 +292,11 @@ const emitters: Record<string, Emitting> = {
     create: () => chaos() as never,
     events: { latency: true, fault: true, result: true } satisfies AllEvents<ChaosEvents>,
     typo: ['faults', 'fault'],
+  },
+  AdaptiveThrottle: {
+    create: () => new AdaptiveThrottle() as never,
+    events: { rejected: true } satisfies AllEvents<AdaptiveThrottleEvents>,
+    typo: ['reject', 'rejected'],
   },
 };
 

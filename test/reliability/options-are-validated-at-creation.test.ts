@@ -4,6 +4,7 @@
 // is taken as a value instead of "use the default".
 import { describe, expect, it, vi } from 'vitest';
 import {
+  AdaptiveThrottle,
   Bulkhead,
   BulkheadRejectedError,
   CircuitBreaker,
@@ -17,6 +18,7 @@ import {
   withFallback,
   withTimeout,
   wrap,
+  type AdaptiveThrottleOptions,
   type BulkheadOptions,
   type ChaosOptions,
   type CircuitBreakerOptions,
@@ -163,6 +165,17 @@ const tables: Record<string, Table> = {
   withFallback: {
     create: (o) => withFallback('fallback', o as FallbackOptions),
     options: { handle: refuse.fn, handleResult: refuse.fn },
+  },
+  AdaptiveThrottle: {
+    create: (o) => new AdaptiveThrottle(o as AdaptiveThrottleOptions),
+    options: {
+      k: refuse.factor,
+      window: refuse.positive,
+      maxRejectionRate: refuse.rate,
+      random: refuse.fn,
+      handle: refuse.fn,
+      handleResult: refuse.fn,
+    },
   },
 };
 
