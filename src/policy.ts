@@ -170,13 +170,13 @@ function stage(policy: Policy<unknown>, next: Next): Next {
  * that comes through that signal is classified as `ctx` would classify it.
  * A user's policy has no attempt number to pass on and passes 1 (the
  * contract's "1 without a retry"): `ctx.attempt` stays, unless the policy
- * numbers attempts of its own.
+ * numbers attempts of its own. The budgets told of the call stay told.
  */
 function within(ctx: Ctx, inner: Partial<PolicyContext> | undefined): Ctx {
   const signal = inner?.signal ?? undefined;
   if (signal !== undefined && !isSignal(signal)) throw misuse('wrap', 'ctx.signal', 'an AbortSignal', signal);
   const attempt = inner?.attempt as number;
-  return new Ctx(ctx.fn, attempt > 1 ? attempt : ctx.attempt, undefined, signal ?? ctx.signal, ctx);
+  return new Ctx(ctx.fn, attempt > 1 ? attempt : ctx.attempt, undefined, signal ?? ctx.signal, ctx, ctx.budgets);
 }
 
 /** `policy.execute: name must be expected, got value`: execute's argument errors. */

@@ -111,10 +111,10 @@ function retriable(error: unknown): boolean {
 }
 
 function retryAfterField(outcome: Outcome): number | undefined {
-  if (!('error' in outcome)) return undefined;
-  const error = outcome.error as { retryAfter?: unknown } | null | undefined;
-  const hint = error != null && typeof error === 'object' ? error.retryAfter : undefined;
-  return typeof hint === 'number' && hint >= 0 && Number.isFinite(hint) ? hint : undefined;
+  // A value outcome has no `error`: undefined, no object.
+  const error = (outcome as { error?: { retryAfter?: unknown } | null }).error;
+  const hint = typeof error === 'object' && error !== null ? error.retryAfter : undefined;
+  return Number.isFinite(hint) && (hint as number) >= 0 ? (hint as number) : undefined;
 }
 
 const OWNER = 'retryWithBackoff';
