@@ -62,5 +62,7 @@ export { Bulkhead } from './bulkhead.js';
 export type { BulkheadOptions, BulkheadEvents } from './bulkhead.js';
 export { RateLimiter } from './rate-limiter.js';
 export type { RateLimiterOptions, RateLimiterEvents } from './rate-limiter.js';
+export { AdaptiveLimiter } from './adaptive-limiter.js';
+export type { AdaptiveLimiterOptions, AdaptiveLimiterEvents, AdaptiveLimitAlgorithm } from './adaptive-limiter.js';
 export { AdaptiveThrottle } from './adaptive-throttle.js';
 export type { AdaptiveThrottleOptions, AdaptiveThrottleEvents, AdaptiveThrottleStats } from './adaptive-throttle.js';
