@@ -63,31 +63,27 @@ export function unwatch(signal: AbortSignal, listener: AbortListener): void {
 export class Scope {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   #controller: AbortController | undefined = undefined;
-  // What this scope listens on: the parent's or the caller's signal, or (with
-  // no controller) the parent scope itself.
-  #upstream: AbortSignal | Scope | undefined = undefined;
+  // What this scope listens on: the signal of the context it was forked from
+  // (its parent scope's, or the caller's), or (with no controller) that context itself.
+  #upstream: AbortSignal | Ctx | undefined = undefined;
   #listeners: AbortListener[] | undefined = undefined;
   #aborted = false;
   #released = false;
   #abortReason: unknown = undefined;
 
-  readonly #parent: Scope | undefined;
-  readonly #callerSignal: AbortSignal | undefined;
+  /** The context this scope was forked from: it aborts when that one does. */
+  readonly #from: Ctx;
 
-  constructor(parent: Scope | undefined, callerSignal: AbortSignal | undefined) {
-    this.#parent = parent;
-    this.#callerSignal = callerSignal;
+  constructor(from: Ctx) {
+    this.#from = from;
   }
 
   isAborted(): boolean {
-    if (this.#aborted) return true;
-    if (this.#parent !== undefined) return this.#parent.isAborted();
-    return this.#callerSignal !== undefined && this.#callerSignal.aborted;
+    return this.#aborted || this.#from.aborted;
   }
 
   reason(): unknown {
-    if (this.#aborted) return this.#abortReason;
-    return this.#parent !== undefined ? this.#parent.reason() : this.#callerSignal?.reason;
+    return this.#aborted ? this.#abortReason : this.#from.reason;
   }
 
   get signal(): AbortSignal {
@@ -95,14 +91,12 @@ export class Scope {
     const controller = (this.#controller = new AbortController());
     if (this.#aborted) {
       controller.abort(this.#abortReason);
-    } else if (!this.#released && this.#upstream === undefined) {
-      const up = this.#parent !== undefined ? this.#parent.signal : this.#callerSignal;
-      if (up !== undefined) {
-        if (up.aborted) this.abort(up.reason);
-        else {
-          this.#upstream = up;
-          watch(up, this);
-        }
+    } else if (!this.#released && this.#upstream === undefined && this.#from.abortable) {
+      const up = this.#from.signal;
+      if (up.aborted) this.abort(up.reason);
+      else {
+        this.#upstream = up;
+        watch(up, this);
       }
     }
     return controller.signal;
@@ -114,14 +108,7 @@ export class Scope {
    */
   listen(listener: AbortListener): void {
     (this.#listeners ??= []).push(listener);
-    if (this.#upstream !== undefined || this.#released) return;
-    if (this.#parent !== undefined) {
-      this.#upstream = this.#parent;
-      this.#parent.listen(this);
-    } else if (this.#callerSignal !== undefined) {
-      this.#upstream = this.#callerSignal;
-      watch(this.#callerSignal, this);
-    }
+    if (this.#upstream === undefined && !this.#released && this.#from.listen(this)) this.#upstream = this.#from;
   }
 
   unlisten(listener: AbortListener): void {
@@ -153,14 +140,14 @@ export class Scope {
 
   /** @internal Upstream aborted. (An object listener needs no closure.) */
   handleEvent(): void {
-    this.abort(this.#parent !== undefined ? this.#parent.reason() : this.#callerSignal?.reason);
+    this.abort(this.#from.reason);
   }
 
   #unlink(): void {
     const up = this.#upstream;
     if (up === undefined) return;
     this.#upstream = undefined;
-    if (up instanceof Scope) up.unlisten(this);
+    if (up instanceof Ctx) up.unlisten(this);
     else unwatch(up, this);
   }
 }
@@ -283,7 +270,7 @@ export function isSignal(value: unknown): value is AbortSignal {
  * fork (retry, fallback, breaker, bulkhead) leaves `Scope` out.
  */
 export function fork(ctx: Ctx): Ctx {
-  return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx.scope, ctx.callerSignal), ctx.callerSignal, ctx.outer, ctx.budgets);
+  return new Ctx(ctx.fn, ctx.attempt, new Scope(ctx), ctx.callerSignal, ctx.outer, ctx.budgets);
 }
 
 /**
