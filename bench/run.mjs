@@ -185,6 +185,21 @@ const happy = await happyPath('1. Happy path: each policy alone and the full pip
   }
 }
 
+// ---- 1b: AdaptiveThrottle's happy path (no peer has one) ---------------------
+if (typeof bw.AdaptiveThrottle === 'function') {
+  print('## 1b. Happy path: AdaptiveThrottle (a backend that accepts every call)');
+  print();
+  const throttle = new bw.AdaptiveThrottle();
+  const bareCtx = { signal: new AbortController().signal, attempt: 1 };
+  const m = await compare([{ name: 'bare', call: () => fn(bareCtx) }, { name: 'throttle', call: () => throttle.execute(fn) }], { rounds: ROUNDS, roundMs: ROUND_MS, settle: minorGc });
+  const over = m.get('throttle') - m.get('bare');
+  print(table(['contender', 'ns/call', 'overhead'], [['bare `await fn()`', fmtNs(m.get('bare')), '—'], ['breakwater AdaptiveThrottle', fmtNs(m.get('throttle')), fmtNs(over)]]));
+  print();
+  print('(one clock read per call, for the sliding window: about a third of the overhead)');
+  print();
+  check('AdaptiveThrottle overhead ≤ 100 ns over a bare await', over <= 100, fmtNs(over));
+}
+
 const signal = await happyPath('2. Happy path when fn reads ctx.signal (cockatiel: its context signal)', fnSignal, true);
 {
   const { m, bare } = signal;

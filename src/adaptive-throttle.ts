@@ -1,6 +1,6 @@
 import { ThrottledError } from './errors.js';
 import { isCalledOff, runNext, type Ctx, type Next } from './internal/context.js';
-import { SlidingCounts } from './internal/sliding-counts.js';
+import { RequestWindow } from './internal/request-window.js';
 import { functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
@@ -60,8 +60,6 @@ export interface AdaptiveThrottleStats {
 }
 
 const OWNER = 'AdaptiveThrottle';
-const REQUESTS = 0;
-const ACCEPTS = 1;
 
 // The throttle sheds up to 90 % of calls while the backend is down, and a
 // stack trace costs microseconds while pointing only into the throttle: where
@@ -114,7 +112,7 @@ export class AdaptiveThrottle extends PolicyBase<AdaptiveThrottleEvents> {
   readonly #random: (() => number) | undefined;
   readonly #handle: AdaptiveThrottleOptions['handle'];
   readonly #handleResult: AdaptiveThrottleOptions['handleResult'];
-  readonly #counts: SlidingCounts;
+  readonly #counts: RequestWindow;
 
   constructor(options?: AdaptiveThrottleOptions) {
     super('rejected', OWNER);
@@ -125,23 +123,22 @@ export class AdaptiveThrottle extends PolicyBase<AdaptiveThrottleEvents> {
     this.#random = functionOption(OWNER, 'random', o.random);
     this.#handle = functionOption(OWNER, 'handle', o.handle);
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
-    this.#counts = new SlidingCounts(this.window, 2);
+    this.#counts = new RequestWindow(this.window);
   }
 
   /** The counts over the current window, e.g. for a metrics gauge. */
   stats(): AdaptiveThrottleStats {
-    this.#counts.advance();
-    const totals = this.#counts.totals;
-    return { requests: totals[REQUESTS]!, accepts: totals[ACCEPTS]!, rejectionRate: this.#rate() };
+    const counts = this.#counts;
+    counts.advance();
+    return { requests: counts.requests, accepts: counts.accepts, rejectionRate: this.#rate() };
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
-    const counts = this.#counts;
-    const slot = counts.advance();
+    this.#counts.advance();
     // From the counts before this call is added (a first call is never rejected).
     const rate = this.#rate();
-    counts.add(slot, REQUESTS);
+    this.#counts.request();
     if (rate > 0) {
       let draw: number;
       try {
@@ -162,21 +159,15 @@ export class AdaptiveThrottle extends PolicyBase<AdaptiveThrottleEvents> {
   }
 
   #rate(): number {
-    const totals = this.#counts.totals;
-    const requests = totals[REQUESTS]!;
-    const rate = (requests - this.k * totals[ACCEPTS]!) / (requests + 1);
+    const { requests, accepts } = this.#counts;
+    const rate = (requests - this.k * accepts) / (requests + 1);
     return rate > 0 ? Math.min(rate, this.maxRejectionRate) : 0;
-  }
-
-  #accept(): void {
-    const counts = this.#counts;
-    counts.add(counts.advance(), ACCEPTS);
   }
 
   // Bound once per throttle: the happy path allocates no closure for them.
   readonly #onValue = (value: unknown): unknown => {
     // A handleResult that throws: not accepted, and the call fails with its error.
-    if (this.#handleResult === undefined || !this.#handleResult(value)) this.#accept();
+    if (this.#handleResult === undefined || !this.#handleResult(value)) this.#counts.accept();
     return value;
   };
 
@@ -186,7 +177,7 @@ export class AdaptiveThrottle extends PolicyBase<AdaptiveThrottleEvents> {
   #settleError(calledOff: boolean, error: unknown): never {
     // The caller's own abort tells nothing about the backend; an error `handle`
     // passes through is an answer from it. A throwing `handle`: not accepted.
-    if (calledOff || (this.#handle !== undefined && !this.#handle(error))) this.#accept();
+    if (calledOff || (this.#handle !== undefined && !this.#handle(error))) this.#counts.accept();
     throw error;
   }
 }
