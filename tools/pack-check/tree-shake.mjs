@@ -66,6 +66,7 @@ const NOT_CORE = [
   'createRedisStore',
   'AdaptiveLimiter',
   'AdaptiveThrottle',
+  'ThrottledError',
   'instrument',
 ];
 /** Exported functions that build a policy (or a fetch): each must be marked free of side effects. */
