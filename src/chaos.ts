@@ -133,7 +133,8 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
     }
     if (delay < 0) return this.#inject(ctx, next);
     if (this.listeners.latency !== undefined) this.emit('latency', { delay });
-    return sleep(delay, ctx).then(() => this.#inject(ctx, next));
+    // An abort due at the instant the latency ends runs after its timer: look again before going on.
+    return sleep(delay, ctx).then(() => (ctx.aborted ? Promise.reject(ctx.reason) : this.#inject(ctx, next)));
   }
 
   #inject(ctx: Ctx, next: Next): Promise<unknown> {

@@ -145,7 +145,13 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
     invalid(OWNER, 'retryMethods', 'an array of method names', methods);
   }
   const config: Config = {
-    policy: policy ?? (total === Infinity ? wrap(retryWithBackoff(), withTimeout(timeout)) : wrap(withTimeout(total), retryWithBackoff(), withTimeout(timeout))),
+    // The retry gives up on a wait that would end past the total deadline, so the caller gets the
+    // last failed response (a 503 with a long Retry-After) instead of a TimeoutError.
+    policy:
+      policy ??
+      (total === Infinity
+        ? wrap(retryWithBackoff(), withTimeout(timeout))
+        : wrap(withTimeout(total), retryWithBackoff({ maxElapsedTime: total }), withTimeout(timeout))),
     fetch: functionOption<FetchFunction>(OWNER, 'fetch', o.fetch),
     methods: new Set(methods.map((m) => m.toUpperCase())),
     maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),

@@ -617,6 +617,28 @@ describe('resilientFetch: the default deadline', () => {
     }
   });
 
+  it('answers with the last failed response when a Retry-After would end past totalTimeout, rather than a TimeoutError', async () => {
+    vi.useFakeTimers();
+    try {
+      let sent = 0;
+      const unavailable: FetchFunction = async () => (sent++, new Response('busy', { status: 503, headers: { 'retry-after': '29' } }));
+      let result: unknown = 'pending';
+      void resilientFetch({ fetch: unavailable })('http://example.invalid/').then(
+        (value) => (result = value),
+        (error: unknown) => (result = error),
+      );
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(sent).toBe(2); // the retry at 29 s fits in 30 s; the next one (at 58 s) would not
+      await vi.advanceTimersByTimeAsync(0);
+      expect(result).toBeInstanceOf(Response);
+      expect((result as Response).status).toBe(503);
+      expect(await (result as Response).text()).toBe('busy');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('has no overall deadline with totalTimeout: Infinity, nor when a policy is given', async () => {
     vi.useFakeTimers();
     try {
