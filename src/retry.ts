@@ -207,36 +207,38 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     if (ctx.aborted) throw ctx.reason;
     const delay = this.#plan(ctx, 1, outcome, started, this.#schedule.initialDelay);
     if (delay < 0) return settle(outcome);
-    const retries = new Retries();
-    void this.#retry(retries, ctx, next, started, delay);
-    return retries;
+    // The retries, as a thenable that the promise from `run` adopts: it calls
+    // `then` (once) with its own resolve and reject, which the retries settle
+    // the moment they end. Adopting a promise instead would add a tick between,
+    // say, an abort during a delay and the caller's rejection.
+    return { then: (resolve: Settle, reject: Settle) => void this.#retry(resolve, reject, ctx, next, started, delay) };
   }
 
-  /** Attempts 2, 3, …, each after its delay; ends by settling `done`, never by rejecting. */
-  async #retry(done: Retries, ctx: Ctx, next: Next, started: number, delay: number): Promise<void> {
+  /** Attempts 2, 3, …, each after its delay; ends by calling `resolve` or `reject`, never by rejecting. */
+  async #retry(resolve: Settle, reject: Settle, ctx: Ctx, next: Next, started: number, delay: number): Promise<void> {
     try {
       for (let attempt = 2; ; attempt++) {
         await sleep(delay, ctx);
         // An abort may land between the delay's end and this line: no attempt starts after it.
-        if (ctx.aborted) return done.reject(ctx.reason);
+        if (ctx.aborted) return reject(ctx.reason);
         let outcome: Outcome;
         try {
           const value = await next(ctx.withAttempt(attempt));
           if (this.#handleResult === undefined || !this.#handleResult(value)) {
             if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
-            return done.resolve(value);
+            return resolve(value);
           }
-          if (ctx.aborted) return done.reject(ctx.reason);
+          if (ctx.aborted) return reject(ctx.reason);
           outcome = { value };
         } catch (error) {
-          if (ctx.aborted || !this.#handle(error)) return done.reject(error);
+          if (ctx.aborted || !this.#handle(error)) return reject(error);
           outcome = { error };
         }
         delay = this.#plan(ctx, attempt, outcome, started, delay);
-        if (delay < 0) return 'error' in outcome ? done.reject(outcome.error) : done.resolve(outcome.value);
+        if (delay < 0) return 'error' in outcome ? reject(outcome.error) : resolve(outcome.value);
       }
     } catch (error) {
-      done.reject(error); // an abort during a delay, or a throwing option function
+      reject(error); // an abort during a delay, or a throwing option function
     }
   }
 
@@ -284,35 +286,7 @@ function settle(outcome: Outcome): unknown {
   return outcome.value;
 }
 
-/**
- * The retries after a failed first attempt, as a thenable that the promise
- * from `run` adopts. It then settles the moment they end: adopting a promise
- * instead would add a tick between, say, an abort during a delay and the
- * caller's rejection.
- */
-class Retries {
-  #onValue: ((value: unknown) => void) | undefined = undefined;
-  #onError: ((error: unknown) => void) | undefined = undefined;
-  #outcome: Outcome | undefined = undefined;
-
-  then(onValue: (value: unknown) => void, onError: (error: unknown) => void): void {
-    if (this.#outcome === undefined) {
-      this.#onValue = onValue;
-      this.#onError = onError;
-    } else if ('error' in this.#outcome) onError(this.#outcome.error);
-    else onValue(this.#outcome.value);
-  }
-
-  resolve(value: unknown): void {
-    if (this.#onValue !== undefined) this.#onValue(value);
-    else this.#outcome = { value };
-  }
-
-  reject(error: unknown): void {
-    if (this.#onError !== undefined) this.#onError(error);
-    else this.#outcome = { error };
-  }
-}
+type Settle = (result: unknown) => void;
 
 /**
  * Creates a policy that retries failures with exponential backoff and jitter.
