@@ -121,7 +121,7 @@ export type WidenedBy<P> = P extends { readonly '~widen': [infer W] } ? W : neve
 export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
   /** The policies, outermost first (nested wraps flattened). */
   readonly policies: readonly Policy<unknown>[];
-  private readonly entry: Next;
+  readonly #entry: Next; // #private: a minified name
 
   constructor(policies: readonly Policy<unknown>[]) {
     super('', 'wrap'); // a wrap has no events of its own
@@ -138,16 +138,14 @@ export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
     // pipeline allocates no closures for built-in policies.
     let next: Next = invoke;
     for (let i = flat.length - 1; i >= 0; i--) next = stage(flat[i]!, next);
-    this.entry = next;
+    this.#entry = next;
   }
 
   /** @internal */
-  run(ctx: Ctx, next: Next): Promise<unknown> {
-    if (next === invoke) return this.entry(ctx);
-    // Only reached when a wrap is driven by something other than wrap/execute.
-    let chained = next;
-    for (let i = this.policies.length - 1; i >= 0; i--) chained = stage(this.policies[i]!, chained);
-    return chained(ctx);
+  run(ctx: Ctx): Promise<unknown> {
+    // `next` is always `invoke`: only execute runs a wrap, as a wrap inside a
+    // wrap is flattened into it and so never becomes a stage.
+    return this.#entry(ctx);
   }
 }
 
