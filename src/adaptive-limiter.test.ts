@@ -213,13 +213,14 @@ describe('AdaptiveLimiter limit', { timeout: 20_000 }, () => {
     expect(await run(55)).toEqual([]);
   });
 
-  it('shrinks on handled failures (× 0.9 each), not on the caller’s own abort nor on errors handle declines', async () => {
+  it('shrinks on a handled failure (aimd: × 0.9, once per round of limit calls), not on the caller’s own abort nor on errors handle declines', async () => {
     const limiter = new AdaptiveLimiter({ algorithm: 'aimd', handle: (error) => (error as Error).message !== 'not mine' });
     const changes: unknown[] = [];
     limiter.on('limitChange', (change) => changes.push(change));
-    await limiter.execute(() => Promise.reject(new Error('503'))).catch(() => {});
+    const fail = (message: string): Promise<unknown> => limiter.execute(() => Promise.reject(new Error(message))).catch(() => {});
+    await fail('503');
     expect(limiter.limit).toBe(18);
-    await limiter.execute(() => Promise.reject(new Error('not mine'))).catch(() => {});
+    await fail('not mine');
     const controller = new AbortController();
     await limiter
       .execute((ctx) => {
@@ -228,12 +229,23 @@ describe('AdaptiveLimiter limit', { timeout: 20_000 }, () => {
       }, controller.signal)
       .catch(() => {});
     expect(limiter.limit).toBe(18);
-    await limiter.execute(() => Promise.reject(new Error('timeout'))).catch(() => {});
+    // Failures of the same round are the same overload: 17 more leave the limit where it is; the 18th cuts it again.
+    for (let i = 0; i < 17; i++) await fail('timeout');
+    expect(limiter.limit).toBe(18);
+    await fail('timeout');
     expect(changes).toEqual([
       { from: 20, to: 18 },
       { from: 18, to: 16 },
     ]);
   });
+
+  for (const algorithm of ['gradient', 'vegas'] as const) {
+    it(`${algorithm}: shrinks on a handled failure too`, async () => {
+      const limiter = new AdaptiveLimiter({ algorithm });
+      await limiter.execute(() => Promise.reject(new Error('503'))).catch(() => {});
+      expect(limiter.limit).toBe(18);
+    });
+  }
 
   it('counts a result that handleResult picks as a drop', async () => {
     const limiter = new AdaptiveLimiter({ handleResult: (value) => value === 503 });
@@ -269,16 +281,17 @@ describe('AdaptiveLimiter limit', { timeout: 20_000 }, () => {
   });
 
   it('starts queued calls when the limit grows', async () => {
-    const limiter = new AdaptiveLimiter({ algorithm: 'aimd', initialLimit: 2, maxQueue: 10 });
-    const gates = [deferred(), deferred()];
-    const first = gates.map((gate) => limiter.execute(() => gate.promise));
-    const queued = [limiter.execute(() => 'a'), limiter.execute(() => 'b')];
+    const limiter = new AdaptiveLimiter({ algorithm: 'aimd', initialLimit: 1, maxQueue: 10 });
+    const gate = deferred();
+    const first = limiter.execute(() => gate.promise);
+    const b = deferred();
+    const queued = [limiter.execute(() => 'a'), limiter.execute(() => b.promise)];
     expect(limiter.queued).toBe(2);
-    gates[0]!.resolve(0); // a success with the limit in use: 2 -> 3, so a starts in the freed slot and b in the new one
+    gate.resolve(0); // a success with the limit in use: 1 + 1/1 = 2, so both waiters start at once
     await flush();
-    expect(limiter.limit).toBeGreaterThanOrEqual(3);
-    expect(await Promise.all(queued)).toEqual(['a', 'b']);
-    gates[1]!.resolve(1);
-    await Promise.all(first);
+    expect(limiter.limit).toBe(2);
+    expect(limiter.queued).toBe(0);
+    b.resolve('b');
+    expect(await Promise.all([first, ...queued])).toEqual([0, 'a', 'b']);
   });
 });
