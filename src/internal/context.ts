@@ -78,11 +78,12 @@ export class Scope {
     this.#from = from;
   }
 
-  isAborted(): boolean {
+  // `aborted` and `reason` as an AbortSignal has them: a context reads either alike.
+  get aborted(): boolean {
     return this.#aborted || this.#from.aborted;
   }
 
-  reason(): unknown {
+  get reason(): unknown {
     return this.#aborted ? this.#abortReason : this.#from.reason;
   }
 
@@ -192,11 +193,9 @@ export class Ctx implements PolicyContext {
   }
 
   get signal(): AbortSignal {
-    if (this.scope !== undefined) return this.scope.signal;
-    if (this.callerSignal !== undefined) return this.callerSignal;
     // Nothing can abort this call: a fresh signal, never shared, so listeners
     // that user code forgets to remove cannot pile up on it.
-    return (this.#own ??= new AbortController().signal);
+    return this.scope?.signal ?? this.callerSignal ?? (this.#own ??= new AbortController().signal);
   }
 
   /** Whether anything can abort this call: a caller's signal or an enclosing scope. */
@@ -206,13 +205,12 @@ export class Ctx implements PolicyContext {
 
   /** Whether the caller or an enclosing policy has given up on this call. */
   get aborted(): boolean {
-    if (this.scope !== undefined) return this.scope.isAborted();
-    return this.callerSignal !== undefined && this.callerSignal.aborted;
+    return (this.scope ?? this.callerSignal)?.aborted === true;
   }
 
   /** Why it gave up. */
   get reason(): unknown {
-    return this.scope !== undefined ? this.scope.reason() : this.callerSignal?.reason;
+    return (this.scope ?? this.callerSignal)?.reason;
   }
 
   /**
@@ -316,8 +314,7 @@ export function settleOnce(value: unknown): Promise<unknown> {
  */
 export function sleep(ms: number, ctx: Ctx): Promise<void> {
   if (ctx.aborted) return Promise.reject(ctx.reason);
-  // Nothing can abort this call: a plain timer.
-  if (!ctx.abortable) return new Promise((resolve) => startTimer(resolve, ms));
+  // Also when nothing can abort the call (listen and unlisten then do nothing): a delay is no hot path.
   return new Promise<void>((resolve, reject) => {
     // ctx.listen rather than ctx.signal: hearing an abort needs no AbortController.
     const onAbort: AbortListener = {
