@@ -200,6 +200,31 @@ if (typeof bw.AdaptiveThrottle === 'function') {
   check('AdaptiveThrottle overhead ≤ 100 ns over a bare await', over <= 100, fmtNs(over));
 }
 
+// ---- 1c: AdaptiveLimiter's happy path, beside a Bulkhead in the same run ------
+if (typeof bw.AdaptiveLimiter === 'function' && hasBulkhead) {
+  print('## 1c. Happy path: AdaptiveLimiter beside a Bulkhead (one call in flight, limit 20)');
+  print();
+  const limiter = new bw.AdaptiveLimiter();
+  const bulkhead = make.bw.bulkhead();
+  const bareCtx = { signal: new AbortController().signal, attempt: 1 };
+  const m = await compare(
+    [
+      { name: 'bare', call: () => fn(bareCtx) },
+      { name: 'bulkhead', call: () => bulkhead.execute(fn) },
+      { name: 'limiter', call: () => limiter.execute(fn) },
+    ],
+    { rounds: ROUNDS, roundMs: ROUND_MS, settle: minorGc },
+  );
+  const bare = m.get('bare');
+  const b = m.get('bulkhead') - bare;
+  const l = m.get('limiter') - bare;
+  print(table(['contender', 'ns/call', 'overhead'], [['bare `await fn()`', fmtNs(bare), '—'], ['breakwater Bulkhead', fmtNs(m.get('bulkhead')), fmtNs(b)], ['breakwater AdaptiveLimiter', fmtNs(m.get('limiter')), fmtNs(l)]]));
+  print();
+  print('(far below its limit the limiter times one call in 32: two clock reads cost more than the rest of a call)');
+  print();
+  check("AdaptiveLimiter overhead ≤ 2× Bulkhead's (same run)", l <= 2 * b, `${fmtNs(l)} vs ${fmtNs(b)}: ${(l / b).toFixed(2)}×`);
+}
+
 const signal = await happyPath('2. Happy path when fn reads ctx.signal (cockatiel: its context signal)', fnSignal, true);
 {
   const { m, bare } = signal;

@@ -75,8 +75,8 @@ const ALGORITHMS: readonly AdaptiveLimitAlgorithm[] = ['gradient', 'vegas', 'aim
 // Shared payloads: emitting a rejection allocates nothing.
 const FULL = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
 const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
-/** Far below the limit, one call in SAMPLE_MASK + 1 is timed: enough to keep the latency baseline fresh. */
-const SAMPLE_MASK = 7;
+/** Far below the limit, one call in SAMPLE_MASK + 1 (32) is timed: enough to keep the latency baseline fresh. */
+const SAMPLE_MASK = 31;
 
 /**
  * A concurrency limit that finds itself, and a Policy. Like a `Bulkhead`, at
@@ -133,7 +133,12 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
     this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, { infinite: true });
     this.#handle = functionOption(OWNER, 'handle', o.handle);
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
-    this.#settledValue = (value) => this.#ended(NaN, this.#handleResult !== undefined && this.#classify(this.#handleResult, value), value);
+    this.#settledValue = (value) => {
+      // The happy path of an untimed call: nothing to tell the algorithm unless handleResult calls it a drop.
+      if (this.#handleResult !== undefined && this.#classify(this.#handleResult, value)) this.#moveTo(this.#algorithm.drop());
+      this.#release();
+      return value;
+    };
     this.#settledError = (error) => this.#ended(NaN, this.#classify(this.#handle, error), error, true);
   }
 
@@ -173,7 +178,7 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
   /** Runs the call in a slot it already holds. */
   #start(ctx: Ctx, next: Next): Promise<unknown> {
     // Reading the clock twice costs more than the rest of the call (~40 ns a read):
-    // far below the limit, where it cannot move the limit up, one call in 8 is timed.
+    // far below the limit, where it cannot move the limit up, one call in 32 is timed.
     if (this.#running * 2 >= this.#limit || (++this.#tick & SAMPLE_MASK) === 0) {
       const start = now();
       return runNext(next, ctx).then(
@@ -223,7 +228,7 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
   /** Frees a slot, and starts as many waiters as the (maybe moved) limit allows. */
   #release(): void {
     this.#running--;
-    while (this.#running < this.#limit) {
+    while (this.#waiting.size > 0 && this.#running < this.#limit) {
       const waiter = this.#waiting.shift();
       if (waiter === undefined) return;
       waiter.detach();

@@ -5,6 +5,7 @@
 // policy is created (or `on` is called), naming the key and the nearest valid one.
 import { describe, expect, it, vi } from 'vitest';
 import {
+  AdaptiveLimiter,
   AdaptiveThrottle,
   Bulkhead,
   CircuitBreaker,
@@ -17,6 +18,8 @@ import {
   withFallback,
   withTimeout,
   wrap,
+  type AdaptiveLimiterEvents,
+  type AdaptiveLimiterOptions,
   type AdaptiveThrottleEvents,
   type AdaptiveThrottleOptions,
   type BulkheadEvents,
@@ -149,6 +152,20 @@ const owners: Record<string, Owner> = {
       maxRetryAfter: undefined,
     } satisfies AllKeys<ResilientFetchOptions>,
     typo: ['timeoutMs', 'timeout'],
+  },
+  AdaptiveLimiter: {
+    create: (o) => new AdaptiveLimiter(o as AdaptiveLimiterOptions),
+    keys: {
+      initialLimit: undefined,
+      minLimit: undefined,
+      maxLimit: undefined,
+      algorithm: undefined,
+      maxQueue: undefined,
+      queueTimeout: undefined,
+      handle: undefined,
+      handleResult: undefined,
+    } satisfies AllKeys<AdaptiveLimiterOptions>,
+    typo: ['maxLimits', 'maxLimit'],
   },
   AdaptiveThrottle: {
     create: (o) => new AdaptiveThrottle(o as AdaptiveThrottleOptions),
@@ -292,6 +309,11 @@ const emitters: Record<string, Emitting> = {
     create: () => chaos() as never,
     events: { latency: true, fault: true, result: true } satisfies AllEvents<ChaosEvents>,
     typo: ['faults', 'fault'],
+  },
+  AdaptiveLimiter: {
+    create: () => new AdaptiveLimiter() as never,
+    events: { limitChange: true, rejected: true } satisfies AllEvents<AdaptiveLimiterEvents>,
+    typo: ['limitChanged', 'limitChange'],
   },
   AdaptiveThrottle: {
     create: () => new AdaptiveThrottle() as never,
