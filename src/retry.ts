@@ -114,7 +114,7 @@ function retryAfterField(outcome: Outcome): number | undefined {
   // A value outcome has no `error`: undefined, no object.
   const error = (outcome as { error?: { retryAfter?: unknown } | null }).error;
   const hint = typeof error === 'object' && error !== null ? error.retryAfter : undefined;
-  return Number.isFinite(hint) && (hint as number) >= 0 ? (hint as number) : undefined;
+  return Number.isFinite(hint) ? (hint as number) : undefined; // #delayAfter takes only one >= 0
 }
 
 const OWNER = 'retryWithBackoff';
@@ -255,7 +255,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     if (attempt > this.#maxRetries) reason = 'maxRetries';
     else {
       delay = this.#delayAfter(attempt, outcome, previousDelay);
-      if (this.#maxElapsedTime !== Infinity && now() + delay - started > this.#maxElapsedTime) reason = 'maxElapsedTime';
+      if (now() + delay - started > this.#maxElapsedTime) reason = 'maxElapsedTime'; // never above Infinity
       else if (this.#budget !== undefined && !this.#budget.tryRetry()) reason = 'budget';
     }
     if (reason !== undefined) {
