@@ -22,15 +22,9 @@ export function backoffDelay(s: BackoffSchedule, retry: number, previous: number
   const d = Math.min(s.initialDelay * s.multiplier ** (retry - 1), s.maxDelay);
   if (s.jitter === 'none') return d;
   const r = (s.random ?? Math.random)();
-  switch (s.jitter) {
-    case 'full':
-      return r * d;
-    case 'equal':
-      return d / 2 + (r * d) / 2;
-    case 'decorrelated': {
-      // AWS's "decorrelated jitter": uniform in [initialDelay, 3 × previous].
-      const high = Math.max(s.initialDelay, Math.min(3 * previous, MAX_TIMER * 1e3));
-      return Math.min(s.maxDelay, s.initialDelay + r * (high - s.initialDelay));
-    }
-  }
+  if (s.jitter === 'full') return r * d;
+  if (s.jitter === 'equal') return d / 2 + (r * d) / 2;
+  // 'decorrelated', AWS's "decorrelated jitter": uniform in [initialDelay, 3 × previous].
+  const low = s.initialDelay;
+  return Math.min(s.maxDelay, low + r * (Math.max(low, Math.min(3 * previous, MAX_TIMER * 1e3)) - low));
 }
