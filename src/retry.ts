@@ -269,14 +269,13 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   #delayAfter(attempt: number, outcome: Outcome, previous: number): number {
     const s = this.#schedule;
     const hinted = this.#hint(outcome);
-    let delay =
+    const delay =
       typeof hinted === 'number' && hinted >= 0
         ? hinted
         : this.#customDelay !== undefined
           ? this.#customDelay(attempt, outcome)
           : backoffDelay(s, attempt, previous);
-    if (!(delay >= 0)) delay = 0; // NaN or negative from a custom schedule
-    return Math.min(delay, s.maxDelay);
+    return delay >= 0 ? Math.min(delay, s.maxDelay) : 0; // 0 for NaN or negative from a custom schedule
   }
 }
 
