@@ -66,3 +66,5 @@ export { AdaptiveLimiter } from './adaptive-limiter.js';
 export type { AdaptiveLimiterOptions, AdaptiveLimiterEvents, AdaptiveLimitAlgorithm } from './adaptive-limiter.js';
 export { AdaptiveThrottle } from './adaptive-throttle.js';
 export type { AdaptiveThrottleOptions, AdaptiveThrottleEvents, AdaptiveThrottleStats } from './adaptive-throttle.js';
+export { instrument } from './instrument.js';
+export type { InstrumentOptions, InstrumentMeter, InstrumentObservable, InstrumentObservableResult, InstrumentCreateOptions, InstrumentAttributes } from './instrument.js';
