@@ -235,10 +235,10 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
           outcome = { error };
         }
         delay = this.#plan(ctx, attempt, outcome, started, delay);
-        if (delay < 0) return 'error' in outcome ? reject(outcome.error) : resolve(outcome.value);
+        if (delay < 0) return resolve(settle(outcome)); // settle throws an error: rejected below
       }
     } catch (error) {
-      reject(error); // an abort during a delay, or a throwing option function
+      reject(error); // the last error, an abort during a delay, or a throwing option function
     }
   }
 
