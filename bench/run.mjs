@@ -225,6 +225,38 @@ if (typeof bw.AdaptiveLimiter === 'function' && hasBulkhead) {
   check("AdaptiveLimiter overhead ≤ 2× Bulkhead's (same run)", l <= 2 * b, `${fmtNs(l)} vs ${fmtNs(b)}: ${(l / b).toFixed(2)}×`);
 }
 
+// ---- 1d: the full pipeline with instrument() attached (a no-op meter) -----------
+if (typeof bw.instrument === 'function') {
+  print('## 1d. Happy path: the full pipeline with `instrument()` attached');
+  print();
+  // A meter of the structural shape instrument() asks for, whose instruments do nothing: what is measured is breakwater's side.
+  const meter = {
+    createCounter: () => ({ add() {} }),
+    createHistogram: () => ({ record() {} }),
+    createObservableGauge: () => ({ addCallback() {}, removeCallback() {} }),
+  };
+  const plain = make.bw.pipeline();
+  const instrumented = make.bw.pipeline();
+  bw.instrument(instrumented, { meter, name: 'bench' });
+  const bareCtx = { signal: new AbortController().signal, attempt: 1 };
+  const m = await compare(
+    [
+      { name: 'bare', call: () => fn(bareCtx) },
+      { name: 'pipeline', call: () => plain.execute(fn) },
+      { name: 'instrumented', call: () => instrumented.execute(fn) },
+    ],
+    { rounds: ROUNDS, roundMs: ROUND_MS, settle: minorGc },
+  );
+  const bare = m.get('bare');
+  const p = m.get('pipeline') - bare;
+  const i = m.get('instrumented') - bare;
+  print(table(['contender', 'ns/call', 'overhead'], [['bare `await fn()`', fmtNs(bare), '—'], ['breakwater pipeline', fmtNs(m.get('pipeline')), fmtNs(p)], ['breakwater pipeline, instrumented', fmtNs(m.get('instrumented')), fmtNs(i)]]));
+  print();
+  print('(instrumented: the retry and the breaker emit `success` per call, counted, and the breaker times each call for `breakwater.call.duration`)');
+  print();
+  check("instrumented pipeline overhead ≤ 2× the uninstrumented one's (same run)", i <= 2 * p, `${fmtNs(i)} vs ${fmtNs(p)}: ${(i / p).toFixed(2)}×`);
+}
+
 const signal = await happyPath('2. Happy path when fn reads ctx.signal (cockatiel: its context signal)', fnSignal, true);
 {
   const { m, bare } = signal;

@@ -18,11 +18,25 @@ const OWNER = 'instrument';
 /** Attributes of a data point, as OpenTelemetry's `Attributes` takes them. */
 export type InstrumentAttributes = Readonly<Record<string, string>>;
 
-/** What `instrument` passes when it creates an instrument (a subset of OpenTelemetry's `MetricOptions`). */
+/**
+ * What `instrument` passes when it creates an instrument: a subset of
+ * OpenTelemetry's `MetricOptions`, for a meter of your own to read.
+ */
 export interface InstrumentCreateOptions {
+  /**
+   * What the instrument measures, in a sentence.
+   * @default none
+   */
   readonly description?: string;
+  /**
+   * UCUM unit: `'s'` for durations, `'{event}'` or `'{call}'` for counts.
+   * @default none
+   */
   readonly unit?: string;
-  /** Histogram bucket boundaries the SDK should use unless a View says otherwise. */
+  /**
+   * A histogram's bucket boundaries, in its unit, which the SDK uses unless a View says otherwise.
+   * @default none
+   */
   readonly advice?: { readonly explicitBucketBoundaries?: number[] };
 }
 
@@ -164,8 +178,8 @@ type Subscribable = { on(event: string, listener: (payload: { readonly duration:
  *
  * @example
  * ```ts
- * import { metrics } from '@opentelemetry/api';
  * import { instrument, wrap, retryWithBackoff, CircuitBreaker, withTimeout } from 'breakwater';
+ * import { metrics } from '@opentelemetry/api';
  *
  * const payments = wrap(retryWithBackoff(), new CircuitBreaker(), withTimeout(2_000));
  * const detach = instrument(payments, { meter: metrics.getMeter('checkout'), name: 'payments' });
