@@ -34,7 +34,7 @@ export interface BulkheadEvents {
 }
 
 const OWNER = 'Bulkhead';
-// Shared payloads: emitting allocates nothing, and listeners cannot tell the difference.
+// Shared payloads (and the errors' options): emitting allocates nothing, and listeners cannot tell the difference.
 // Marked pure so a bundler drops them, and this module, from apps that never use a bulkhead.
 const FULL = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
 const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
@@ -109,8 +109,8 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
       return this.#start(ctx, next);
     }
     if (this.#waiting.size >= this.maxQueue) {
-      if (this.listeners.rejected !== undefined) this.emit('rejected', FULL);
-      return Promise.reject(new BulkheadRejectedError(undefined, { reason: 'full' }));
+      this.emit('rejected', FULL); // a constant payload: emit's own check is enough
+      return Promise.reject(new BulkheadRejectedError(undefined, FULL));
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const waiter = new Waiter(this, ctx, next);
@@ -158,7 +158,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     if (!this.#waiting.remove(waiter)) return;
     waiter.timer = undefined;
     waiter.detach();
-    if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);
-    waiter.reject(new BulkheadRejectedError(undefined, { reason: 'queue-timeout' }));
+    this.emit('rejected', QUEUE_TIMEOUT);
+    waiter.reject(new BulkheadRejectedError(undefined, QUEUE_TIMEOUT));
   }
 }

@@ -271,7 +271,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   /** Moves an open circuit whose wait has passed to half-open. */
   #sync(t: number): void {
     if (this.#phase !== 'open' || t < this.#dueAt) return;
-    if (this.#enter('half-open', 'open') && this.listeners.halfOpen !== undefined) this.emit('halfOpen', NO_PAYLOAD);
+    if (this.#enter('half-open', 'open')) this.emit('halfOpen', NO_PAYLOAD);
   }
 
   /** Opens the circuit (from closed or half-open) on the failure `result`. */
@@ -287,7 +287,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     this.#opens = this.#consecutive = 0;
     this.#cause = undefined;
     this.#window.clear();
-    if (this.#enter('closed', from) && from !== 'closed' && this.listeners.close !== undefined) this.emit('close', NO_PAYLOAD);
+    if (this.#enter('closed', from) && from !== 'closed') this.emit('close', NO_PAYLOAD);
   }
 
   /**
