@@ -157,10 +157,10 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     this.#hint = functionOption(OWNER, 'retryAfter', o.retryAfter) ?? retryAfterField;
     this.#handle = functionOption(OWNER, 'handle', o.handle) ?? retriable;
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
-    if (o.budget !== undefined && (typeof o.budget?.tryRetry !== 'function' || typeof o.budget.onFirstAttempt !== 'function')) {
-      invalid(OWNER, 'budget', 'a RetryBudget', o.budget);
+    const budget = (this.#budget = o.budget);
+    if (budget !== undefined && (typeof budget?.tryRetry !== 'function' || typeof budget.onFirstAttempt !== 'function')) {
+      invalid(OWNER, 'budget', 'a RetryBudget', budget);
     }
-    this.#budget = o.budget;
   }
 
   /** @internal */
