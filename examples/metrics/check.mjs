@@ -1,87 +1,145 @@
-// CI check: runs the example for a moment on a free local port, then asserts
-// that /metrics serves well-formed Prometheus text with the expected metrics,
-// and that the OpenTelemetry instruments recorded the same events.
-import { MetricReader } from '@opentelemetry/sdk-metrics';
-import { start } from './server.mjs';
-
-/** A reader that only collects on demand (a real app uses an exporter's reader). */
-class OnDemandReader extends MetricReader {
-  async onForceFlush() {}
-  async onShutdown() {}
-}
+// CI check (.ci/steps/60-metrics.sh): runs the scripted incident of
+// incident.mjs with instrument() attached to two meters, OpenTelemetry's (its
+// Prometheus exporter serving /metrics) and a prom-client registry's (through
+// the adapter in prom-client.mjs), scrapes both endpoints over HTTP and asserts
+// every value the incident leaves: breaker state, retry, timeout and fallback
+// counters, bulkhead gauges with calls running and queued at scrape time, and
+// call durations. Then it lets the held calls finish and scrapes again (the
+// gauges are read at collection time), and detaches (no more counting).
+import { createServer } from 'node:net';
+import { Registry } from 'prom-client';
+import { createPipelines, EXPECTED, instrumentAll, runIncident } from './incident.mjs';
+import { startOpenTelemetry } from './otel.mjs';
+import { promClientMeter, servePromClient } from './prom-client.mjs';
 
 const failures = [];
 const expect = (ok, what) => {
   if (!ok) failures.push(what);
 };
 
-const reader = new OnDemandReader();
-const app = await start({ port: 0, callsPerSecond: 200, readers: [reader] });
-await new Promise((resolve) => setTimeout(resolve, 1_500));
+/** A port nobody listens on now (the exporter takes a port number, not 0). */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const probe = createServer().once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
 
-const res = await fetch(app.url);
-const text = await res.text();
-expect(res.status === 200, `GET ${app.url} answered ${res.status}`);
-expect(/^text\/plain; version=0\.0\.4/.test(res.headers.get('content-type') ?? ''), 'content-type is the text format 0.0.4');
-
-// Every line is a comment or `name{labels} value`.
-const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
-const bad = text.split('\n').filter((line) => line !== '' && !line.startsWith('# ') && !sample.test(line));
-expect(bad.length === 0, `malformed lines: ${bad.slice(0, 3).join(' | ')}`);
-
-const value = (series) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
-const declared = (name, type) => text.includes(`# TYPE ${name} ${type}\n`);
-
-for (const [name, type] of [
-  ['circuit_breaker_state', 'gauge'],
-  ['circuit_breaker_calls_total', 'counter'],
-  ['circuit_breaker_call_duration_seconds', 'histogram'],
-  ['circuit_breaker_rejections_total', 'counter'],
-  ['retry_attempts_total', 'counter'],
-  ['retry_calls_total', 'counter'],
-  ['timeouts_total', 'counter'],
-  ['bulkhead_active', 'gauge'],
-  ['bulkhead_queued', 'gauge'],
-  ['bulkhead_rejections_total', 'counter'],
-  ['hedge_attempts_total', 'counter'],
-  ['fallbacks_total', 'counter'],
-  ['chaos_injections_total', 'counter'],
-  ['retry_budget_available', 'gauge'],
-]) {
-  expect(declared(name, type), `${name} declared as a ${type}`);
-}
-const states = ['closed', 'open', 'half-open', 'isolated'].map((s) => value(`circuit_breaker_state{name="downstream",state="${s}"}`));
-expect(states.every((v) => v === 0 || v === 1) && states.filter((v) => v === 1).length === 1, `exactly one breaker state is 1: ${states}`);
-expect(value('bulkhead_active{name="downstream"}') >= 0, 'bulkhead_active has a sample');
-expect(value('bulkhead_queued{name="downstream"}') >= 0, 'bulkhead_queued has a sample');
-expect(value('retry_attempts_total{name="downstream"}') > 0, 'retries were counted');
-expect(value('timeouts_total{name="downstream"}') > 0, 'timeouts were counted');
-expect(value('hedge_attempts_total{name="downstream"}') > 0, 'hedges were counted');
-
-// The same events through OpenTelemetry.
-const { resourceMetrics } = await reader.collect();
-const otel = new Map(resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m]));
-for (const name of [
-  'breakwater.circuit_breaker.state',
-  'breakwater.circuit_breaker.calls',
-  'breakwater.circuit_breaker.call.duration',
-  'breakwater.bulkhead.active',
-  'breakwater.bulkhead.queued',
-  'breakwater.retry.attempts',
-  'breakwater.timeouts',
-  'breakwater.hedge.attempts',
-]) {
-  expect(otel.has(name) && otel.get(name).dataPoints.length > 0, `OpenTelemetry instrument ${name} has data points`);
+/** GETs a /metrics endpoint and parses the text format into samples { name, labels, value }. */
+async function scrape(url) {
+  const res = await fetch(url);
+  const text = await res.text();
+  expect(res.status === 200, `GET ${url} answered ${res.status}`);
+  expect(/^text\/plain/.test(res.headers.get('content-type') ?? ''), `${url}: content-type ${res.headers.get('content-type')}`);
+  const samples = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
+    if (m === null) {
+      failures.push(`${url}: malformed line: ${line}`);
+      continue;
+    }
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return { text, samples };
 }
 
-await app.close();
-const shown = text.split('\n').filter((l) => !l.startsWith('#') && /_total|_state|bulkhead_/.test(l) && !l.includes(' 0'));
-console.log(shown.join('\n'));
+/** The value of the one sample of `name` whose labels include `labels`. */
+function value({ samples }, name, labels, where) {
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length !== 1) {
+    failures.push(`${where}: ${found.length} samples of ${name}${JSON.stringify(labels)}, expected 1`);
+    return undefined;
+  }
+  return found[0].value;
+}
+
+function expectEvents(scraped, where, events) {
+  for (const [name, counts] of Object.entries(events)) {
+    for (const [key, count] of Object.entries(counts)) {
+      const [policy, event] = key.split('/');
+      const labels = { breakwater_name: name, breakwater_policy: policy, breakwater_event: event };
+      const got = value(scraped, 'breakwater_events_total', labels, where);
+      expect(got === count, `${where}: breakwater_events_total${JSON.stringify(labels)} = ${got}, expected ${count}`);
+    }
+  }
+}
+
+function expectAll(scraped, where) {
+  for (const [name, labels, want] of EXPECTED.gauges) {
+    const got = value(scraped, name, labels, where);
+    expect(got === want, `${where}: ${name}${JSON.stringify(labels)} = ${got}, expected ${want}`);
+  }
+  expectEvents(scraped, where, EXPECTED.events);
+  // No event the script did not cause: every breakwater_events_total series is one of the expected ones.
+  const counted = scraped.samples.filter((s) => s.name === 'breakwater_events_total');
+  const expected = Object.values(EXPECTED.events).reduce((n, counts) => n + Object.keys(counts).length, 0);
+  expect(counted.length === expected, `${where}: ${counted.length} breakwater_events_total series, expected ${expected}`);
+  for (const [labels, count] of EXPECTED.durations) {
+    const got = value(scraped, 'breakwater_call_duration_count', labels, where);
+    expect(got === count, `${where}: breakwater_call_duration_count${JSON.stringify(labels)} = ${got}, expected ${count}`);
+    const inf = value(scraped, 'breakwater_call_duration_bucket', { ...labels, le: '+Inf' }, where);
+    expect(inf === count, `${where}: the +Inf bucket of ${JSON.stringify(labels)} holds ${inf}, expected ${count}`);
+  }
+  // Three of the failures are 50 ms timeouts: the sum is in seconds, about 0.15 or more (a timer may fire a hair early).
+  const sum = value(scraped, 'breakwater_call_duration_sum', EXPECTED.durations[1][0], where);
+  expect(sum >= 0.14 && sum < 60, `${where}: breakwater_call_duration_sum of failures = ${sum} s, expected >= 0.14 (three 50 ms timeouts)`);
+  const buckets = scraped.samples.filter((s) => s.name === 'breakwater_call_duration_bucket' && s.labels.breakwater_outcome === 'failure' && s.labels.breakwater_name === 'payments');
+  expect(buckets.some((b) => b.labels.le === '0.005') && buckets.some((b) => b.labels.le === '10'), `${where}: duration buckets in seconds (0.005 … 10), got ${buckets.map((b) => b.labels.le)}`);
+}
+
+const otel = await startOpenTelemetry({ port: await freePort() });
+const registry = new Registry();
+const prom = await servePromClient(registry, { port: 0 });
+const pipelines = createPipelines();
+const detach = instrumentAll(pipelines, [otel.meter, promClientMeter(registry)]);
+
+const incident = await runIncident(pipelines);
+expect(
+  JSON.stringify(incident.answers) === JSON.stringify(['fresh answer', 'cached answer', 'cached answer', 'cached answer']),
+  `payments answered ${JSON.stringify(incident.answers)}`,
+);
+
+const first = { otel: await scrape(otel.url), prom: await scrape(prom.url) };
+expectAll(first.otel, 'OpenTelemetry exporter');
+expectAll(first.prom, 'prom-client');
+
+// The held inventory calls finish: the gauges read the bulkhead afresh at the next scrape.
+const outcomes = await incident.release();
+expect(outcomes.filter((o) => o === 'in stock').length === 6 && outcomes.includes('BulkheadRejectedError'), `inventory calls ended ${outcomes}`);
+for (const [where, url] of [['OpenTelemetry exporter', otel.url], ['prom-client', prom.url]]) {
+  const after = await scrape(url);
+  for (const gauge of ['breakwater_concurrency_active', 'breakwater_concurrency_queued']) {
+    const got = value(after, gauge, { breakwater_name: 'inventory', breakwater_policy: 'bulkhead' }, `${where}, after release`);
+    expect(got === 0, `${where}, after release: ${gauge}{inventory} = ${got}, expected 0`);
+  }
+  expectEvents(after, `${where}, after release`, { inventory: { 'circuit-breaker/success': 6, 'bulkhead/rejected': 1 } });
+}
+
+// Detached: another rejected call is no longer counted.
+detach();
+detach();
+await pipelines.payments.execute(() => 'fresh answer');
+for (const [where, url] of [['OpenTelemetry exporter', otel.url], ['prom-client', prom.url]]) {
+  expectEvents(await scrape(url), `${where}, after detach`, { payments: { 'circuit-breaker/rejected': 2, 'fallback/fallback': 3 } });
+}
+
+await prom.close();
+await otel.shutdown();
+
+console.log(`one scrape of ${otel.url} (OpenTelemetry's Prometheus exporter) after the incident, breakwater series:\n`);
+console.log(
+  first.otel.text
+    .split('\n')
+    .filter((l) => /^breakwater_/.test(l) && !/_bucket\{/.test(l))
+    .map((l) => l.replace(/,?otel_scope_[a-z_]+="[^"]*"/g, '').replace('{,', '{'))
+    .join('\n'),
+);
 if (failures.length > 0) {
   console.error(`\nmetrics check FAILED:\n- ${failures.join('\n- ')}`);
   process.exit(1);
 }
-console.log(`\nmetrics check: ${text.split('\n').length} lines of Prometheus text and ${otel.size} OpenTelemetry instruments look right`);
+console.log(`\nmetrics check: the incident's breaker state, retry, timeout and fallback counts, bulkhead gauges and call durations are exact on both the OpenTelemetry exporter and prom-client`);
