@@ -66,5 +66,7 @@ export { AdaptiveLimiter } from './adaptive-limiter.js';
 export type { AdaptiveLimiterOptions, AdaptiveLimiterEvents, AdaptiveLimitAlgorithm } from './adaptive-limiter.js';
 export { AdaptiveThrottle } from './adaptive-throttle.js';
 export type { AdaptiveThrottleOptions, AdaptiveThrottleEvents, AdaptiveThrottleStats } from './adaptive-throttle.js';
+export { PolicyRegistry } from './registry.js';
+export type { PolicyRegistryOptions, PolicyRegistryEvents, EvictReason } from './registry.js';
 export { instrument } from './instrument.js';
 export type { InstrumentOptions, InstrumentMeter, InstrumentObservable, InstrumentObservableResult, InstrumentCreateOptions, InstrumentAttributes } from './instrument.js';

@@ -9,6 +9,7 @@ import {
   AdaptiveThrottle,
   Bulkhead,
   CircuitBreaker,
+  PolicyRegistry,
   RateLimiter,
   RetryBudget,
   chaos,
@@ -32,6 +33,9 @@ import {
   type FallbackOptions,
   type HedgeEvents,
   type HedgeOptions,
+  type Policy,
+  type PolicyRegistryEvents,
+  type PolicyRegistryOptions,
   type RateLimiterEvents,
   type RateLimiterOptions,
   type ResilientFetchOptions,
@@ -179,6 +183,12 @@ const owners: Record<string, Owner> = {
     } satisfies AllKeys<AdaptiveThrottleOptions>,
     typo: ['maxRejection', 'maxRejectionRate'],
   },
+  PolicyRegistry: {
+    create: (o) => new PolicyRegistry(o as PolicyRegistryOptions<Policy>),
+    base: { create: () => new CircuitBreaker() },
+    keys: { create: undefined, maxKeys: undefined, idleTimeout: undefined } satisfies AllKeys<PolicyRegistryOptions<Policy>>,
+    typo: ['maxKey', 'maxKeys'],
+  },
   'resilientFetch (options alone)': {
     create: (o) => resilientFetch(o as ResilientFetchOptions),
     keys: {},
@@ -314,6 +324,11 @@ const emitters: Record<string, Emitting> = {
     create: () => new AdaptiveLimiter() as never,
     events: { limitChange: true, rejected: true } satisfies AllEvents<AdaptiveLimiterEvents>,
     typo: ['limitChanged', 'limitChange'],
+  },
+  PolicyRegistry: {
+    create: () => new PolicyRegistry({ create: () => new CircuitBreaker() }) as never,
+    events: { create: true, evict: true } satisfies AllEvents<PolicyRegistryEvents<Policy>>,
+    typo: ['evicted', 'evict'],
   },
   AdaptiveThrottle: {
     create: () => new AdaptiveThrottle() as never,

@@ -68,6 +68,7 @@ const NOT_CORE = [
   'AdaptiveThrottle',
   'ThrottledError',
   'instrument',
+  'PolicyRegistry',
 ];
 /** Exported functions that build a policy (or a fetch): each must be marked free of side effects. */
 const FACTORIES = ['wrap', 'retryWithBackoff', 'withTimeout', 'withFallback', 'hedge', 'chaos', 'resilientFetch'];
