@@ -19,13 +19,27 @@ function labels(attributes = {}) {
   return out;
 }
 
+/** One meter per registry: prom-client refuses a second metric of the same name. */
+const meters = new WeakMap();
+
 /**
  * A meter for `instrument(policy, { meter })` whose instruments live in
- * `registry` (prom-client's own `register` by default).
+ * `registry` (prom-client's default `register`, or one of your own). The same
+ * registry always gets the same meter, so every pipeline can ask for it.
  * @param {import('prom-client').Registry} registry
  * @returns {import('breakwater').InstrumentMeter}
  */
 export function promClientMeter(registry) {
+  let meter = meters.get(registry);
+  if (meter === undefined) meters.set(registry, (meter = createMeter(registry)));
+  return meter;
+}
+
+/**
+ * @param {import('prom-client').Registry} registry
+ * @returns {import('breakwater').InstrumentMeter}
+ */
+function createMeter(registry) {
   const config = (name, options, suffix = '') => ({
     name: promName(name) + suffix,
     help: options?.description ?? name,
