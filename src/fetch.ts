@@ -4,6 +4,7 @@ import { finals } from './internal/final.js';
 import { parseRetryAfter } from './internal/retry-after.js';
 import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
+import type { PolicyRegistry } from './registry.js';
 import { retryWithBackoff } from './retry.js';
 import { withTimeout } from './timeout.js';
 
@@ -44,6 +45,14 @@ export interface ResilientFetchOptions {
    * @default 30_000
    */
   readonly maxRetryAfter?: number | undefined;
+  /**
+   * A {@link PolicyRegistry} whose policy for a request's origin (`new URL(url).origin`,
+   * e.g. `'https://api.example.com'`) runs the request, in place of `policy` and of the
+   * default pipeline: each origin gets its own breaker (or whole pipeline), so one dead
+   * host opens only its own circuit. Its `create` gets the origin.
+   * @default none: every request runs through `policy`
+   */
+  readonly perOrigin?: Pick<PolicyRegistry<Policy<Response>>, 'execute' | 'get'> | undefined;
 }
 
 // Bodies fetch can send again from the same value; a ReadableStream (or an async iterable) is read once.
@@ -91,6 +100,7 @@ const OWNER = 'resilientFetch';
 
 interface Config {
   readonly policy: Policy<Response>;
+  readonly origins: ResilientFetchOptions['perOrigin'];
   readonly fetch: FetchFunction | undefined;
   readonly methods: ReadonlySet<string>;
   readonly maxRetryAfter: number;
@@ -112,6 +122,8 @@ interface Config {
  * - Only `retryMethods` (the idempotent ones) are retried; any other request is
  *   sent once, and its failure status is returned as an answer.
  * - `Retry-After` sets the wait before the retry, up to `maxRetryAfter`.
+ * - `perOrigin` runs each origin's requests through its own policy from a
+ *   {@link PolicyRegistry}: one dead host opens only its own circuit.
  *
  * @example
  * ```ts
@@ -133,9 +145,16 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
     options = first;
     policy = undefined;
   }
-  const o = objectOptions<ResilientFetchOptions>(OWNER, options, 'fetch timeout totalTimeout retryMethods maxRetryAfter');
+  const o = objectOptions<ResilientFetchOptions>(OWNER, options, 'fetch timeout totalTimeout retryMethods maxRetryAfter perOrigin');
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function')) {
     invalid(OWNER, 'policy', 'a policy with an execute method', policy);
+  }
+  const origins = o.perOrigin;
+  if (origins !== undefined) {
+    if (origins === null || typeof origins !== 'object' || typeof origins.execute !== 'function' || typeof origins.get !== 'function') {
+      invalid(OWNER, 'perOrigin', 'a PolicyRegistry', origins);
+    }
+    if (policy !== undefined) throw new TypeError(`${OWNER}: a policy and option "perOrigin" exclude each other; put the policy in perOrigin's create`);
   }
   const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
   const total = numberOption(OWNER, 'totalTimeout', o.totalTimeout, 30_000, { infinite: true });
@@ -152,6 +171,7 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
       (total === Infinity
         ? wrap(retryWithBackoff(), withTimeout(timeout))
         : wrap(withTimeout(total), retryWithBackoff({ maxElapsedTime: total }), withTimeout(timeout))),
+    origins,
     fetch: functionOption<FetchFunction>(OWNER, 'fetch', o.fetch),
     methods: new Set(methods.map((m) => m.toUpperCase())),
     maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),
@@ -171,7 +191,7 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
   const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
   const caller = init?.signal ?? request?.signal ?? undefined;
   const retryable = config.methods.has(method) && replayable(init?.body);
-  if (!retryable) return sendOnce(config, input, init, caller);
+  if (!retryable) return sendOnce(config, request, input, init, caller);
 
   // Failed responses that a retry or a hedge may follow: each body is discarded when the next
   // attempt starts or when the call ends, unless the caller gets it (until then it may).
@@ -197,7 +217,7 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
     ended = true;
     if (failures !== undefined) discardAll(failures, answer);
   };
-  return (settleOnce(config.policy.execute(attempt, caller)) as Promise<Response>).then(
+  return (settleOnce(through(config, request, input, attempt, caller)) as Promise<Response>).then(
     (response) => {
       end(response);
       return response;
@@ -220,14 +240,34 @@ function send(config: Config, input: RequestInfo | URL, init: RequestInit | unde
  * the one request's promise, shared while it runs, its outcome afterwards.
  * The caller's signal goes to the policy as it is: no per-request controller.
  */
-function sendOnce(config: Config, input: RequestInfo | URL, init: RequestInit | undefined, caller: AbortSignal | undefined): Promise<Response> {
+function sendOnce(
+  config: Config,
+  request: Request | undefined,
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  caller: AbortSignal | undefined,
+): Promise<Response> {
   let first: Promise<Response> | undefined;
   const attempt = (ctx: PolicyContext): Promise<Response> => {
     if (first !== undefined) return first;
     finals.add(attempt);
     return (first = fetchWith(config, input, init, attemptSignal(ctx, caller)));
   };
-  return (settleOnce(config.policy.execute(attempt, caller)) as Promise<Response>).then(undefined, answerOrRethrow);
+  return (settleOnce(through(config, request, input, attempt, caller)) as Promise<Response>).then(undefined, answerOrRethrow);
+}
+
+/** Runs `attempt` through the policy: `perOrigin`'s for the request's origin when given (an unparsable URL throws). */
+function through(
+  config: Config,
+  request: Request | undefined,
+  input: RequestInfo | URL,
+  attempt: (ctx: PolicyContext) => Promise<Response>,
+  caller: AbortSignal | undefined,
+): Promise<Response> {
+  if (config.origins === undefined) return config.policy.execute(attempt, caller);
+  // Relative to the page in a browser, as fetch resolves it.
+  const origin = new URL(request?.url ?? String(input), (globalThis as { location?: { href?: string } }).location?.href).origin;
+  return config.origins.execute(origin, attempt, caller);
 }
 
 /** A rejection that stands for a response (the policy gave up on it) becomes that response. */

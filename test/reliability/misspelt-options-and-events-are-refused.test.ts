@@ -154,6 +154,7 @@ const owners: Record<string, Owner> = {
       totalTimeout: undefined,
       retryMethods: undefined,
       maxRetryAfter: undefined,
+      perOrigin: undefined,
     } satisfies AllKeys<ResilientFetchOptions>,
     typo: ['timeoutMs', 'timeout'],
   },
