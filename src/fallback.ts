@@ -79,7 +79,11 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
   }
 
   #replace(outcome: Outcome, ctx: Ctx): unknown {
-    if (this.listeners.fallback !== undefined) this.emit('fallback', outcome);
+    if (this.listeners.fallback !== undefined) {
+      this.emit('fallback', outcome);
+      // A listener that aborted the caller: the caller's abort is the answer, not a fallback.
+      if (isCalledOff(ctx)) throw ctx.reason;
+    }
     const fallback = this.#fallback;
     return typeof fallback === 'function' ? (fallback as (o: Outcome, c: PolicyContext) => unknown)(outcome, ctx) : fallback;
   }

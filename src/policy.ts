@@ -1,6 +1,7 @@
 import { Emitter } from './events.js';
 import { Ctx, invoke, isSignal, settleOnce, type Next } from './internal/context.js';
-import { describe } from './internal/validate.js';
+import { finals } from './internal/final.js';
+import { mustBe } from './internal/validate.js';
 
 /**
  * What `fn` receives from `execute`.
@@ -128,7 +129,7 @@ export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
     const flat: Policy<unknown>[] = [];
     for (const policy of policies) {
       if (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function') {
-        throw new TypeError(`wrap: every argument must be a policy with an execute method, got ${String(policy)}`);
+        throw mustBe('wrap: every argument', 'a policy', policy);
       }
       if (policy instanceof PolicyWrap) flat.push(...policy.policies);
       else flat.push(policy);
@@ -155,7 +156,15 @@ function stage(policy: Policy<unknown>, next: Next): Next {
   // and continue with whatever context it gives back.
   return (ctx) => {
     try {
-      return settleOnce(policy.execute((inner) => next(within(ctx, inner)), ctx.signal));
+      return settleOnce(
+        policy.execute((inner) => {
+          const c = within(ctx, inner);
+          // A policy that waited, ignoring its signal, and calls fn after the call was aborted
+          // (outside it, or through the signal it handed on): nothing starts.
+          const off = ctx.aborted ? ctx : c;
+          return off.aborted ? Promise.reject(off.reason) : next(c);
+        }, ctx.signal),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -172,14 +181,17 @@ function stage(policy: Policy<unknown>, next: Next): Next {
  */
 function within(ctx: Ctx, inner: Partial<PolicyContext> | undefined): Ctx {
   const signal = inner?.signal ?? undefined;
-  if (signal !== undefined && !isSignal(signal)) throw misuse('wrap', 'ctx.signal', 'an AbortSignal', signal);
+  if (signal !== undefined && !isSignal(signal)) {
+    finals.add(ctx.fn); // a programmer's error: an enclosing retry or hedge gives up at once, as execute would have
+    throw misuse('wrap', 'ctx.signal', 'an AbortSignal', signal);
+  }
   const attempt = inner?.attempt as number;
   return new Ctx(ctx.fn, attempt > 1 ? attempt : ctx.attempt, undefined, signal ?? ctx.signal, ctx, ctx.budgets);
 }
 
 /** `policy.execute: name must be expected, got value`: execute's argument errors. */
 function misuse(policy: string, name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`${policy}.execute: ${name} must be ${expected}, got ${describe(value)}`);
+  return mustBe(`${policy}.execute: ${name}`, expected, value);
 }
 
 /**

@@ -203,8 +203,6 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   }
 
   #afterFirst(outcome: Outcome, ctx: Ctx, next: Next, started: number): unknown {
-    // A handled result that came in after the caller gave up: no retry event, no budget spent.
-    if (ctx.aborted) throw ctx.reason;
     const delay = this.#plan(ctx, 1, outcome, started, this.#schedule.initialDelay);
     if (delay < 0) return settle(outcome);
     // The retries, as a thenable that the promise from `run` adopts: it calls
@@ -228,7 +226,6 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
             if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
             return resolve(value);
           }
-          if (ctx.aborted) return reject(ctx.reason);
           outcome = { value };
         } catch (error) {
           if (ctx.aborted || !this.#handle(error)) return reject(error);
@@ -249,6 +246,9 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
    * final, as an error that `handle` passes through is.
    */
   #plan(ctx: Ctx, attempt: number, outcome: Outcome, started: number, previousDelay: number): number {
+    // Aborted while the attempt ended (a handled result that came in late, a `handle` that aborted
+    // the caller): the caller's reason ends the call, with no event and no budget spent.
+    if (ctx.aborted) throw ctx.reason;
     if (finals.has(ctx.fn)) return -1;
     let reason: GiveUpReason | undefined;
     let delay = 0;

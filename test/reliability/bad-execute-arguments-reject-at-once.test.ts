@@ -147,4 +147,24 @@ describe("wrap with a user's own policy", () => {
     await expect(wrap(mine, withTimeout(100)).execute(fn)).rejects.toThrow(new TypeError('wrap.execute: ctx.signal must be an AbortSignal, got an object'));
     expect(fn).not.toHaveBeenCalled();
   });
+
+  it('is not retried or hedged: an enclosing retry or hedge ends at once with the TypeError', async () => {
+    vi.useFakeTimers();
+    try {
+      for (const outer of [() => retryWithBackoff({ initialDelay: 1_000 }), () => hedge({ delay: 0, maxHedges: 3 })]) {
+        const controller = new AbortController();
+        let calls = 0;
+        const mine: Policy = { execute: (fn) => (calls++, Promise.resolve(fn({ signal: controller as unknown as AbortSignal, attempt: 1 }))) };
+        const fn = vi.fn(() => 'never');
+        const call = settle(wrap(outer(), mine).execute(fn));
+        await vi.advanceTimersByTimeAsync(0);
+        expect(call.state()).toMatchObject({ status: 'rejected', reason: new TypeError('wrap.execute: ctx.signal must be an AbortSignal, got an object') });
+        expect(calls).toBe(1);
+        expect(fn).not.toHaveBeenCalled();
+        expect(vi.getTimerCount()).toBe(0);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // next attempt) and the policy starts an attempt anyway: `fn` runs with an
 // aborted signal, and a request goes out for a caller who is gone.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hedge, retryWithBackoff, wrap, type PolicyContext } from '../../src/index.js';
+import { Bulkhead, chaos, CircuitBreaker, hedge, retryWithBackoff, withFallback, wrap, type Policy, type PolicyContext } from '../../src/index.js';
 import { settle } from '../helpers/settle.js';
 
 beforeEach(() => void vi.useFakeTimers());
@@ -72,5 +72,61 @@ describe('no attempt starts once the caller has aborted', () => {
     await vi.runAllTimersAsync();
     expect(call.state()).toEqual({ status: 'rejected', reason: 'gone' });
     expect(signals).toEqual([false, false]); // the first attempt and the hedge its failure started
+  });
+
+  it('when the abort lands between the end of a chaos latency and the stage inside it', async () => {
+    for (const inner of [undefined, () => retryWithBackoff(), () => new CircuitBreaker(), () => new Bulkhead({ maxConcurrent: 1 })]) {
+      const caller = new AbortController();
+      const { fn, signals } = recorder();
+      const latency = chaos({ latency: 100 });
+      const call = settle((inner === undefined ? latency : wrap(latency, inner())).execute(fn, caller.signal));
+      setTimeout(() => caller.abort('gone'), 100); // due with chaos's own timer, after it
+      vi.advanceTimersByTime(100);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(call.state()).toEqual({ status: 'rejected', reason: 'gone' });
+      expect(signals).toEqual([]);
+    }
+  });
+
+  it("when a user's own policy calls fn after the caller aborted (it ignored its signal)", async () => {
+    const late: Policy = {
+      execute: (fn) => new Promise((resolve) => setTimeout(resolve, 100)).then(() => fn({ signal: new AbortController().signal, attempt: 1 })),
+    };
+    for (const inner of [() => retryWithBackoff(), () => new CircuitBreaker(), () => new Bulkhead({ maxConcurrent: 1 }), () => withFallback('fallback')]) {
+      const caller = new AbortController();
+      const { fn, signals } = recorder();
+      const call = settle(wrap(late, inner()).execute(fn, caller.signal));
+      caller.abort('gone');
+      await vi.advanceTimersByTimeAsync(100);
+      expect(call.state()).toEqual({ status: 'rejected', reason: 'gone' });
+      expect(signals).toEqual([]);
+    }
+  });
+
+  it('when a fallback listener aborts the caller: the caller gets its abort, not the fallback', async () => {
+    const caller = new AbortController();
+    let ran = 0;
+    const fallback = withFallback(() => (ran++, 'fallback'));
+    fallback.on('fallback', () => caller.abort('gone'));
+    const call = settle(fallback.execute(() => Promise.reject(new Error('failed')), caller.signal));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(call.state()).toEqual({ status: 'rejected', reason: 'gone' });
+    expect(ran).toBe(0);
+  });
+
+  it("when retry's handle aborts the caller: no retry event for an attempt that never comes", async () => {
+    const caller = new AbortController();
+    let handled = 0;
+    // Aborts as it judges the second attempt's failure.
+    const retry = retryWithBackoff({ initialDelay: 10, jitter: 'none', handle: () => (++handled === 2 && caller.abort('gone'), true) });
+    const events: string[] = [];
+    retry.on('retry', ({ attempt }) => events.push(`retry ${attempt}`));
+    retry.on('giveUp', () => events.push('giveUp'));
+    const { fn, signals } = recorder();
+    const call = settle(retry.execute(fn, caller.signal));
+    await vi.runAllTimersAsync();
+    expect(call.state()).toEqual({ status: 'rejected', reason: 'gone' });
+    expect(signals).toEqual([false, false]);
+    expect(events).toEqual(['retry 1']);
   });
 });
