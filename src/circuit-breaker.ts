@@ -23,7 +23,7 @@ function rejection(state: 'open' | 'half-open' | 'isolated', retryAfter: number,
   if (typeof limit === 'number') ErrorCtor.stackTraceLimit = 0;
   try {
     if (state === 'isolated') return new IsolatedCircuitError(undefined, cause === undefined ? undefined : { cause });
-    const message = state === 'open' ? undefined : 'Circuit is half-open and every trial call is in flight';
+    const message = state === 'open' ? undefined : 'Circuit is half-open, its trials busy';
     return new BrokenCircuitError(message, cause === undefined ? { retryAfter } : { retryAfter, cause });
   } finally {
     if (typeof limit === 'number') ErrorCtor.stackTraceLimit = limit;
@@ -237,11 +237,13 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     const end = timed || this.#o.windowDuration !== undefined ? now() : 0;
     const duration = end - start;
     const slow = this.#o.slowCallDuration !== undefined && duration >= this.#o.slowCallDuration;
-    // An untimed call (nobody listened when it started) has no duration to report.
-    if (timed) {
-      if (!failed) {
-        if (this.listeners.success !== undefined) this.emit('success', { duration });
-      } else if (this.listeners.failure !== undefined) this.emit('failure', thrown ? { duration, error: result } : { duration, value: result });
+    // An untimed call (nobody listened when it started) is reported without a duration, never NaN.
+    if (!failed) {
+      if (this.listeners.success !== undefined) this.emit('success', timed ? { duration } : {});
+    } else if (this.listeners.failure !== undefined) {
+      const payload: { duration?: number; error?: unknown; value?: unknown } = thrown ? { error: result } : { value: result };
+      if (timed) payload.duration = duration;
+      this.emit('failure', payload);
     }
     // A result from before the last state change must not move the state again.
     if (generation !== this.#generation) return;

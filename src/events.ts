@@ -1,4 +1,4 @@
-import { known } from './internal/validate.js';
+import { known, mustBe } from './internal/validate.js';
 
 /**
  * A function that receives an event's payload. It may be async: a promise it
@@ -50,7 +50,7 @@ export class Emitter<E extends object> {
    */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): Unsubscribe {
     known('on', 'event', event, this.#events);
-    if (typeof listener !== 'function') throw new TypeError('on: listener must be a function');
+    if (typeof listener !== 'function') throw mustBe('on: listener', 'a function', listener);
     // Copy on write: an emit in progress keeps the array it started with.
     this.listeners[event] = [...(this.listeners[event] ?? []), listener];
     let active = true;

@@ -122,7 +122,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, { infinite: true });
   const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, RATE);
   if (slowRate !== undefined && slowCallDuration === undefined) {
-    invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration" (which calls are slow)', slowRate);
+    invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration"', slowRate);
   }
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {

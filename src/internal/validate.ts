@@ -16,8 +16,16 @@ interface NumberRule {
 }
 
 /** Throws `owner: option "name" must be <expected>, got <value>`. */
-export function invalid(owner: string, name: string, expected: string, value: unknown, kind: ErrorConstructor = TypeError): never {
-  throw new kind(`${owner}: option "${name}" must be ${expected}, got ${describe(value)}`);
+export function invalid(owner: string, name: string, expected: string, value: unknown, kind?: ErrorConstructor): never {
+  throw mustBe(`${owner}: option "${name}"`, expected, value, kind);
+}
+
+/**
+ * `<subject> must be <expected>, got <value>`: the one template of every
+ * argument and option error (execute's, wrap's, on's and invalid's).
+ */
+export function mustBe(subject: string, expected: string, value: unknown, kind: ErrorConstructor = TypeError): Error {
+  return new kind(`${subject} must be ${expected}, got ${describe(value)}`);
 }
 
 /** Throws `owner: option "name" is required`. */
@@ -64,7 +72,7 @@ export function enumOption<V extends string>(owner: string, name: string, value:
  */
 export function objectOptions<O extends object>(owner: string, options: unknown, keys: string): Partial<O> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${owner}: options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw mustBe(`${owner}: options`, 'an object', options);
   for (const name of Object.keys(options)) known(owner, 'option', name, keys);
   return options as Partial<O>;
 }
