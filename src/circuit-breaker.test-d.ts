@@ -16,7 +16,7 @@ test('state, stats, snapshots and event payloads are typed', () => {
   expectTypeOf(breaker.isolate()).toEqualTypeOf<() => void>();
   breaker.on('stateChange', (p) => expectTypeOf(p.to).toEqualTypeOf<CircuitState>());
   breaker.on('rejected', (p) => expectTypeOf(p.state).toEqualTypeOf<'open' | 'half-open' | 'isolated'>());
-  breaker.on('failure', (p) => expectTypeOf(p.duration).toBeNumber());
+  breaker.on('failure', (p) => expectTypeOf(p.duration).toEqualTypeOf<number | undefined>()); // absent for a call already in flight when the first listener came
   // @ts-expect-error no such event
   breaker.on('opened', () => {});
   // @ts-expect-error openDuration is a number or a function

@@ -140,6 +140,19 @@ describe('instrument', () => {
     expect(m.collect('breakwater.circuit.state')).toEqual([{ value: 0, attributes: a }]);
   });
 
+  it('counts a breaker call already in flight when it attached, and records no duration for it (it was not timed)', async () => {
+    const m = fakeMeter();
+    const breaker = new CircuitBreaker();
+    const early = breaker.execute(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    const detach = instrument(breaker, { meter: m.meter });
+    const late = breaker.execute(() => new Promise((resolve) => setTimeout(resolve, 50)));
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all([early, late]);
+    expect(m.count('breakwater.events', { 'breakwater.event': 'success' })).toBe(2);
+    expect(m.points('breakwater.call.duration').map((p) => p.value)).toEqual([0.05]);
+    detach();
+  });
+
   it('reports a bulkhead\'s active, queued and limit, an adaptive limiter\'s and a rate limiter\'s queue', async () => {
     const m = fakeMeter();
     const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 5 });

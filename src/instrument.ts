@@ -154,7 +154,7 @@ function instrumentsOf(meter: InstrumentMeter): Instruments {
   return i;
 }
 
-type Subscribable = { on(event: string, listener: (payload: { readonly duration: number }) => void): Unsubscribe };
+type Subscribable = { on(event: string, listener: (payload: { readonly duration?: number }) => void): Unsubscribe };
 
 /**
  * Turns a policy's events and state into OpenTelemetry metrics: `policy` is a
@@ -225,7 +225,8 @@ function attach(policy: PolicyBase<object, unknown>, [kind, events]: Kind, name:
       offs.push(
         on(event, ({ duration }) => {
           i.events.add(1, attributes);
-          i.duration.record(duration / 1_000, timed);
+          // Absent for a call already in flight when instrument() attached: counted, not timed.
+          if (duration !== undefined) i.duration.record(duration / 1_000, timed);
         }),
       );
     } else {

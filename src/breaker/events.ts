@@ -25,12 +25,12 @@ export interface CircuitBreakerEvents {
   /** A call was rejected without running. */
   rejected: { readonly state: 'open' | 'half-open' | 'isolated' };
   /**
-   * A call succeeded after `duration` ms. Sent for calls that started while
+   * A call succeeded after `duration` ms. Only calls that started while
    * something listened to `success` or `failure` (or with `slowCallDuration`
-   * set): only those are timed, so a listener added mid-call does not hear of
-   * the calls already in flight.
+   * set) are timed: a call already in flight when the first listener
+   * subscribed is reported without `duration`.
    */
-  success: { readonly duration: number };
-  /** A call failed after `duration` ms, with a thrown `error` or a handled `value` (timed calls only, as for `success`). */
-  failure: { readonly duration: number; readonly error?: unknown; readonly value?: unknown };
+  success: { readonly duration?: number };
+  /** A call failed after `duration` ms (absent as for `success`), with a thrown `error` or a handled `value`. */
+  failure: { readonly duration?: number; readonly error?: unknown; readonly value?: unknown };
 }
