@@ -1,7 +1,7 @@
 import { ThrottledError } from './errors.js';
 import { isCalledOff, runNext, type Ctx, type Next } from './internal/context.js';
 import { RequestWindow } from './internal/request-window.js';
-import { functionOption, numberOption, objectOptions } from './internal/validate.js';
+import { ABOVE, functionOption, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /** Options of {@link AdaptiveThrottle}. */
@@ -117,9 +117,9 @@ export class AdaptiveThrottle extends PolicyBase<AdaptiveThrottleEvents> {
   constructor(options?: AdaptiveThrottleOptions) {
     super('rejected', OWNER);
     const o = objectOptions<AdaptiveThrottleOptions>(OWNER, options, 'k window maxRejectionRate random handle handleResult');
-    this.k = numberOption(OWNER, 'k', o.k, 2, { min: 1 });
-    this.window = numberOption(OWNER, 'window', o.window, 60_000, { above: true });
-    this.maxRejectionRate = numberOption(OWNER, 'maxRejectionRate', o.maxRejectionRate, 0.9, { max: 1 });
+    this.k = numberOption(OWNER, 'k', o.k, 2, 0, 1);
+    this.window = numberOption(OWNER, 'window', o.window, 60_000, ABOVE);
+    this.maxRejectionRate = numberOption(OWNER, 'maxRejectionRate', o.maxRejectionRate, 0.9, 0, 0, 1);
     this.#random = functionOption(OWNER, 'random', o.random);
     this.#handle = functionOption(OWNER, 'handle', o.handle);
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);

@@ -2,7 +2,7 @@ import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js
 import { runNext, type Ctx, type Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { startTimer } from './internal/timers.js';
-import { numberOption, objectOptions, required } from './internal/validate.js';
+import { INFINITE, INTEGER, numberOption, objectOptions, required } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
@@ -78,9 +78,9 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     super('rejected', OWNER);
     const o = objectOptions<BulkheadOptions>(OWNER, options, 'maxConcurrent maxQueue queueTimeout');
     if (o.maxConcurrent === undefined) required(OWNER, 'maxConcurrent');
-    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, { min: 1, integer: true });
-    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, { integer: true, infinite: true });
-    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, { infinite: true });
+    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, INTEGER, 1);
+    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, INTEGER | INFINITE);
+    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, INFINITE);
     this.#settledValue = (value) => {
       this.#release();
       return value;

@@ -1,6 +1,6 @@
 import { type Ctx, type Next, settleOnce, sleep } from './internal/context.js';
 import { seededRandom } from './internal/random.js';
-import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { INFINITE, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase, type PolicyContext } from './policy.js';
 
 /** How much latency {@link chaos} injects: ms, a `[min, max]` range drawn uniformly, or a function of the call. */
@@ -72,7 +72,7 @@ export interface ChaosEvents {
 const OWNER = 'chaos';
 
 function rate(name: string, value: unknown, given: boolean): number {
-  return numberOption(OWNER, name, value, given ? 1 : 0, { max: 1 });
+  return numberOption(OWNER, name, value, given ? 1 : 0, 0, 0, 1);
 }
 
 /**
@@ -103,7 +103,7 @@ export class ChaosPolicy extends PolicyBase<ChaosEvents> {
       invalid(OWNER, 'enabled', 'a boolean or a function', o.enabled);
     }
     this.#enabled = o.enabled ?? true;
-    const seed = numberOption(OWNER, 'seed', o.seed, 0, { min: -Infinity });
+    const seed = numberOption(OWNER, 'seed', o.seed, 0, 0, -Infinity);
     // Math.random looked up per draw, not captured here: a test may stub it after the policy exists.
     this.#random = functionOption<() => number>(OWNER, 'random', o.random) ?? (o.seed !== undefined ? seededRandom(seed) : () => Math.random());
     this.#faultRate = rate('faultRate', o.faultRate, o.error !== undefined);
@@ -176,12 +176,12 @@ function checkLatency(latency: unknown): ChaosLatency | undefined {
   if (latency === undefined || typeof latency === 'function') return latency as ChaosLatency | undefined;
   if (Array.isArray(latency)) {
     if (latency.length !== 2) invalid(OWNER, 'latency', '[min, max]', latency);
-    const min = numberOption(OWNER, 'latency[0]', latency[0], 0, { infinite: true });
-    const max = numberOption(OWNER, 'latency[1]', latency[1], 0, { infinite: true });
+    const min = numberOption(OWNER, 'latency[0]', latency[0], 0, INFINITE);
+    const max = numberOption(OWNER, 'latency[1]', latency[1], 0, INFINITE);
     if (max < min) throw new RangeError(`${OWNER}: option "latency" must be [min, max] with min <= max, got [${min}, ${max}]`);
     return [min, max];
   }
-  return numberOption(OWNER, 'latency', latency, 0, { infinite: true });
+  return numberOption(OWNER, 'latency', latency, 0, INFINITE);
 }
 
 /**

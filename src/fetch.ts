@@ -2,7 +2,7 @@ import { failed, HttpStatusError } from './http-status.js';
 import { Ctx, settleOnce } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { parseRetryAfter } from './internal/retry-after.js';
-import { functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { INFINITE, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { wrap, type Policy, type PolicyContext } from './policy.js';
 import type { PolicyRegistry } from './registry.js';
 import { retryWithBackoff } from './retry.js';
@@ -156,8 +156,8 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
     }
     if (policy !== undefined) throw new TypeError(`${OWNER}: a policy and option "perOrigin" exclude each other; put the policy in perOrigin's create`);
   }
-  const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, { infinite: true });
-  const total = numberOption(OWNER, 'totalTimeout', o.totalTimeout, 30_000, { infinite: true });
+  const timeout = numberOption(OWNER, 'timeout', o.timeout, 10_000, INFINITE);
+  const total = numberOption(OWNER, 'totalTimeout', o.totalTimeout, 30_000, INFINITE);
   // Only `undefined` means the default: null is a mistake to report.
   const methods = o.retryMethods === undefined ? IDEMPOTENT : o.retryMethods;
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
@@ -174,7 +174,7 @@ export function resilientFetch(first?: Policy<Response> | ResilientFetchOptions,
     origins,
     fetch: functionOption<FetchFunction>(OWNER, 'fetch', o.fetch),
     methods: new Set(methods.map((m) => m.toUpperCase())),
-    maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, { infinite: true }),
+    maxRetryAfter: numberOption(OWNER, 'maxRetryAfter', o.maxRetryAfter, 30_000, INFINITE),
   };
   return (input, init) => {
     // fetch's shape: a promise, also for bad input (a method that is no string) or a policy that throws.

@@ -2,7 +2,7 @@ import { RateLimitedError } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
-import { numberOption, objectOptions, required } from './internal/validate.js';
+import { ABOVE, INFINITE, INTEGER, numberOption, objectOptions, required } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 
@@ -74,9 +74,9 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
     const o = objectOptions<RateLimiterOptions>(OWNER, options, 'limit interval maxWait');
     if (o.limit === undefined) required(OWNER, 'limit');
     if (o.interval === undefined) required(OWNER, 'interval');
-    this.limit = numberOption(OWNER, 'limit', o.limit, 1, { min: 1, integer: true });
-    this.interval = numberOption(OWNER, 'interval', o.interval, 1, { above: true });
-    this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, { infinite: true });
+    this.limit = numberOption(OWNER, 'limit', o.limit, 1, INTEGER, 1);
+    this.interval = numberOption(OWNER, 'interval', o.interval, 1, ABOVE);
+    this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, INFINITE);
     this.#wake = () => {
       this.#timer = undefined;
       this.#drain();

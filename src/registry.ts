@@ -1,7 +1,7 @@
 import { Emitter } from './events.js';
 import { settleOnce } from './internal/context.js';
 import { now } from './internal/timers.js';
-import { describe, functionOption, numberOption, objectOptions, required } from './internal/validate.js';
+import { ABOVE, INFINITE, INTEGER, describe, functionOption, numberOption, objectOptions, required } from './internal/validate.js';
 import type { Policy, PolicyContext, WidenedBy } from './policy.js';
 
 /** Options of {@link PolicyRegistry}. */
@@ -115,8 +115,8 @@ export class PolicyRegistry<P extends Policy<any> = Policy<unknown>> extends Emi
     super('create evict');
     const o = objectOptions<PolicyRegistryOptions<P>>(OWNER, options, 'create maxKeys idleTimeout');
     this.#create = functionOption<(key: string) => P>(OWNER, 'create', o.create) ?? required(OWNER, 'create');
-    this.#max = numberOption(OWNER, 'maxKeys', o.maxKeys, 1000, { min: 1, integer: true, infinite: true });
-    this.#idle = numberOption(OWNER, 'idleTimeout', o.idleTimeout, 600_000, { above: true, infinite: true });
+    this.#max = numberOption(OWNER, 'maxKeys', o.maxKeys, 1000, INTEGER | INFINITE, 1);
+    this.#idle = numberOption(OWNER, 'idleTimeout', o.idleTimeout, 600_000, ABOVE | INFINITE);
   }
 
   /** How many entries the registry holds (after dropping expired ones). */

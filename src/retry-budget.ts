@@ -1,5 +1,5 @@
 import { now } from './internal/timers.js';
-import { numberOption, objectOptions } from './internal/validate.js';
+import { ABOVE, numberOption, objectOptions } from './internal/validate.js';
 import type { RetryBudgetLike } from './retry.js';
 
 /** Options of {@link RetryBudget}. */
@@ -81,7 +81,7 @@ export class RetryBudget implements RetryBudgetLike {
     const o = objectOptions<RetryBudgetOptions>(OWNER, options, 'ratio minRetriesPerSecond window');
     this.ratio = numberOption(OWNER, 'ratio', o.ratio, 0.2);
     this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
-    this.window = numberOption(OWNER, 'window', o.window, 10_000, { above: true });
+    this.window = numberOption(OWNER, 'window', o.window, 10_000, ABOVE);
     this.#floor = (this.minRetriesPerSecond * this.window) / 1000;
     this.#width = this.window / BUCKETS;
   }

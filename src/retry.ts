@@ -3,7 +3,7 @@ import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { now } from './internal/timers.js';
-import { enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { INFINITE, INTEGER, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /** What an attempt ended with: a thrown error or a returned value. */
@@ -144,12 +144,12 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   constructor(options?: RetryOptions) {
     super('retry giveUp success', OWNER);
     const o = objectOptions<RetryOptions>(OWNER, options, 'maxRetries initialDelay multiplier maxDelay jitter delay maxElapsedTime retryAfter handle handleResult budget random');
-    this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, { integer: true, infinite: true });
-    this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, { infinite: true });
+    this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, INTEGER | INFINITE);
+    this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, INFINITE);
     this.#schedule = {
       initialDelay: numberOption(OWNER, 'initialDelay', o.initialDelay, 100),
-      multiplier: numberOption(OWNER, 'multiplier', o.multiplier, 2, { min: 1 }),
-      maxDelay: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, { infinite: true }),
+      multiplier: numberOption(OWNER, 'multiplier', o.multiplier, 2, 0, 1),
+      maxDelay: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, INFINITE),
       jitter: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
       random: functionOption<() => number>(OWNER, 'random', o.random),
     };

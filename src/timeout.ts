@@ -1,7 +1,7 @@
 import { TimeoutError } from './errors.js';
 import { type AbortListener, type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
-import { enumOption, numberOption, objectOptions, required } from './internal/validate.js';
+import { INFINITE, enumOption, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /**
@@ -50,7 +50,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
   constructor(ms: number, options?: TimeoutOptions) {
     super('timeout', OWNER);
     if (ms === undefined) required(OWNER, 'ms');
-    this.timeout = numberOption(OWNER, 'ms', ms, 0, { infinite: true });
+    this.timeout = numberOption(OWNER, 'ms', ms, 0, INFINITE);
     const o = objectOptions<TimeoutOptions>(OWNER, options, 'strategy');
     this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
   }

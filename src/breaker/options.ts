@@ -1,4 +1,4 @@
-import { functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
+import { ABOVE, INFINITE, INTEGER, functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
 
 /** Options of `CircuitBreaker`. */
@@ -100,7 +100,6 @@ export interface ResolvedOptions {
 }
 
 const OWNER = 'CircuitBreaker';
-const RATE = { min: 0, above: true, max: 1 } as const;
 
 /** @internal */
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -109,9 +108,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     options,
     'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState',
   );
-  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, { above: true });
-  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, { min: 1, integer: true });
-  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, { min: 1, integer: true });
+  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, ABOVE);
+  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, INTEGER, 1);
+  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, INTEGER, 1);
   if (windowDuration === undefined && minimumCalls > windowSize) {
     if (o.minimumCalls !== undefined) {
       // The window could never hold more calls than its size.
@@ -119,8 +118,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     minimumCalls = windowSize;
   }
-  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, { infinite: true });
-  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, RATE);
+  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, INFINITE);
+  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, ABOVE, 0, 1);
   if (slowRate !== undefined && slowCallDuration === undefined) {
     invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration"', slowRate);
   }
@@ -140,20 +139,20 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       return typeof ms === 'number' && ms >= 0 ? ms : 0;
     };
   } else {
-    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, { infinite: true });
+    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, INFINITE);
     openDuration = () => fixed;
   }
   return {
-    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, RATE),
-    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, { min: 1, integer: true, infinite: true }),
+    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, ABOVE, 0, 1),
+    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, INTEGER | INFINITE, 1),
     minimumCalls,
     windowSize,
     windowDuration,
     slowCallDuration,
     slowRate,
     openDuration,
-    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, { min: 1, integer: true }),
-    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, { min: 1, integer: true }),
+    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, INTEGER, 1),
+    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, INTEGER, 1),
     handle: functionOption(OWNER, 'handle', o.handle),
     handleResult: functionOption(OWNER, 'handleResult', o.handleResult),
     initialState: parseSnapshot(OWNER, o.initialState),

@@ -4,16 +4,12 @@
 // Every message goes through `invalid`, so a bundle carries one template
 // (bytes matter: see bench/bundle.mjs).
 
-interface NumberRule {
-  /** Smallest allowed value. @default 0 */
-  readonly min?: number;
-  /** `min` itself is not allowed. */
-  readonly above?: boolean;
-  readonly max?: number;
-  readonly integer?: boolean;
-  /** `Infinity` is allowed. */
-  readonly infinite?: boolean;
-}
+/** Flags of a number option's rule (numberOption's `flags`), combined with `|`. */
+export const INTEGER = 1;
+/** `Infinity` is allowed. */
+export const INFINITE = 2;
+/** `min` itself is not allowed. */
+export const ABOVE = 4;
 
 /** Throws `owner: option "name" must be <expected>, got <value>`. */
 export function invalid(owner: string, name: string, expected: string, value: unknown, kind?: ErrorConstructor): never {
@@ -33,10 +29,17 @@ export function required(owner: string, name: string): never {
   throw new TypeError(`${owner}: option "${name}" is required`);
 }
 
-export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, rule: NumberRule = {}): number | F {
+/**
+ * `value` as a number in [min, max] (in (min, max] with ABOVE), finite unless
+ * INFINITE, whole with INTEGER. Flags and bounds are positional, not an object:
+ * they are written at every option of every policy (bench/bundle.mjs).
+ */
+export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, flags = 0, min = 0, max = Infinity): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') invalid(owner, name, 'a number', value);
-  const { min = 0, max = Infinity, above, integer, infinite } = rule;
+  const above = flags & ABOVE;
+  const infinite = flags & INFINITE;
+  const integer = flags & INTEGER;
   // NaN fails every comparison, so it fails here too. An integer is finite.
   if (!((above ? value > min : value >= min) && value <= max && (value === Infinity ? infinite : integer ? Number.isInteger(value) : Number.isFinite(value)))) {
     // Interval notation, e.g. "an integer in [1, Infinity]", "a number in (0, 1]", "a number in [0, Infinity)".
