@@ -760,6 +760,10 @@ describe('CircuitBreaker snapshots', () => {
       'a wait left on a closed circuit': { ...closed, openRemaining: 5_000 },
       'holds on a closed circuit': { ...closed, isolations: 2 },
       'an isolated circuit without holds': { ...closed, state: 'isolated', isolations: 0 },
+      'an open circuit that never opened': { ...open, opens: 0 },
+      'a half-open circuit that never opened': { ...open, state: 'half-open', openRemaining: 0, opens: 0 },
+      'openings counted on a closed circuit': { ...closed, opens: 2 },
+      'a half-open circuit whose wait had no end': { ...open, state: 'half-open', openRemaining: 0, openDuration: null },
     };
     for (const [name, initialState] of Object.entries(impossible)) {
       expect(() => new CircuitBreaker({ initialState: initialState as never }), name).toThrow(TypeError);

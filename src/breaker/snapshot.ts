@@ -76,6 +76,10 @@ export function parseSnapshot(owner: string, value: unknown): CircuitBreakerSnap
     (s.state === 'open' ? wait(s.openRemaining) : s.openRemaining === 0) &&
     wait(s.openDuration) &&
     count(s.opens) &&
+    // A closed circuit has no openings to count, an open or half-open one at least one;
+    // a half-open one came out of a wait that ended (a hung trial is replaced after it).
+    (s.state === 'closed' ? s.opens === 0 : s.state === 'isolated' || (s.opens as number) > 0) &&
+    (s.state !== 'half-open' || s.openDuration !== null) &&
     count(s.isolations) &&
     (s.isolations as number) > 0 === (s.state === 'isolated') &&
     count(s.consecutiveFailures) &&

@@ -87,7 +87,8 @@ export function objectOptions<O extends object>(owner: string, options: unknown,
  */
 export function known(owner: string, what: string, name: unknown, allowed: string): void {
   const valid = allowed.split(' ');
-  if (!valid.includes(name as string)) {
+  // '' is no name, also where nothing is allowed (a wrap's events: ''.split(' ') is ['']).
+  if (name === '' || !valid.includes(name as string)) {
     // The nearest name shares the longest start with what was typed, at least 3
     // characters (ties: the first in `allowed`). Most slips come after the first
     // letters, and an edit distance would cost every bundle more bytes than it is

@@ -360,5 +360,11 @@ describe('unknown event names', () => {
     const on = (event: string): unknown => (pipeline as unknown as ReturnType<Emitting['create']>).on(event, () => {});
     expect(() => on('retry')).toThrow(new TypeError("on: unknown event 'retry'"));
     expect(() => on('stateChange')).toThrow(TypeError);
+    expect(() => on('')).toThrow(new TypeError("on: unknown event ''"));
+  });
+
+  it("refuses the empty name on every policy, and as an option key", () => {
+    expect(() => new CircuitBreaker().on('' as never, () => {})).toThrow(new TypeError("on: unknown event ''"));
+    expect(() => retryWithBackoff({ '': 1 } as never)).toThrow(TypeError);
   });
 });
