@@ -92,7 +92,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   stats(): CircuitBreakerStats {
     const state = this.state;
     const w = this.#window;
-    w.refresh(now());
+    w.ageTo(now());
     return { state, calls: w.calls, failures: w.failures, slowCalls: w.slow, rejections: w.rejections };
   }
 
@@ -138,7 +138,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       opens: this.#opens,
       isolations: this.#isolations,
       consecutiveFailures: this.#consecutive,
-      window: this.#window.save(t),
+      window: this.#window.saveAt(t),
     };
   }
 
@@ -174,7 +174,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
         }
       }
     }
-    this.#window.reject(t);
+    this.#window.rejectAt(t);
     const state = this.#isolations > 0 ? 'isolated' : (this.#phase as 'open' | 'half-open');
     // Made before the event: a listener's reset() must not change what this rejection says.
     const error = rejection(state, Math.ceil(Math.max(0, this.#dueAt - t)), this.#cause);
@@ -254,7 +254,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       return;
     }
     const w = this.#window;
-    w.record((failed ? FAILED : 0) | (slow ? SLOW : 0), end);
+    w.recordAt((failed ? FAILED : 0) | (slow ? SLOW : 0), end);
     this.#consecutive = failed ? this.#consecutive + 1 : 0;
     const o = this.#o;
     const trip =
@@ -288,7 +288,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   #close(from: CircuitState): void {
     this.#opens = this.#consecutive = 0;
     this.#cause = undefined;
-    this.#window.clear();
+    this.#window.clearAll();
     if (this.#enter('closed', from) && from !== 'closed') this.emit('close', NO_PAYLOAD);
   }
 
@@ -316,7 +316,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   #restore(s: CircuitBreakerSnapshot, t: number): void {
     // Time that passed between save and restore (wall clock; never negative).
     const elapsed = Math.max(0, Date.now() - s.savedAt) || 0;
-    this.#window.load(s.window, t, elapsed);
+    this.#window.loadAt(s.window, t, elapsed);
     this.#consecutive = s.consecutiveFailures;
     this.#opens = s.opens;
     this.#openFor = s.openDuration ?? Infinity;

@@ -14,22 +14,22 @@ export type WindowSnapshot =
 
 /** @internal */
 export interface CallWindow {
-  /** Totals over the window; read them after `refresh(t)` (a time window ages). */
+  /** Totals over the window; read them after `ageTo(t)` (a time window ages). */
   readonly calls: number;
   readonly failures: number;
   readonly slow: number;
   readonly rejections: number;
   /** Records a finished call at time `t` with outcome bits `FAILED | SLOW`. */
-  record(outcome: number, t: number): void;
+  recordAt(outcome: number, t: number): void;
   /** Records a rejected call at time `t`. */
-  reject(t: number): void;
+  rejectAt(t: number): void;
   /** Drops what is older than the window at time `t`. */
-  refresh(t: number): void;
-  clear(): void;
+  ageTo(t: number): void;
+  clearAll(): void;
   /** The counts, with ages relative to `t`. */
-  save(t: number): WindowSnapshot;
+  saveAt(t: number): WindowSnapshot;
   /** Adds the counts of a snapshot taken `elapsed` ms before `t`. */
-  load(snapshot: WindowSnapshot, t: number, elapsed: number): void;
+  loadAt(snapshot: WindowSnapshot, t: number, elapsed: number): void;
 }
 
 /** The last `size` calls. */
@@ -46,7 +46,7 @@ export class CountWindow implements CallWindow {
     this.#ring = new Uint8Array(size);
   }
 
-  record(outcome: number): void {
+  recordAt(outcome: number): void {
     const ring = this.#ring;
     if (this.calls === ring.length) {
       const old = ring[this.#head]!;
@@ -59,27 +59,27 @@ export class CountWindow implements CallWindow {
     if (++this.#head === ring.length) this.#head = 0;
   }
 
-  reject(): void {
+  rejectAt(): void {
     this.rejections++;
   }
 
-  refresh(): void {}
+  ageTo(): void {}
 
-  clear(): void {
+  clearAll(): void {
     this.calls = this.failures = this.slow = this.rejections = this.#head = 0;
   }
 
-  save(): WindowSnapshot {
+  saveAt(): WindowSnapshot {
     let outcomes = '';
     const size = this.#ring.length;
     for (let i = this.calls; i > 0; i--) outcomes += String(this.#ring[(this.#head - i + size) % size]);
     return { kind: 'count', outcomes, rejections: this.rejections };
   }
 
-  load(snapshot: WindowSnapshot): void {
+  loadAt(snapshot: WindowSnapshot): void {
     if (snapshot.kind !== 'count') return;
     const outcomes = snapshot.outcomes;
-    for (let i = Math.max(0, outcomes.length - this.size); i < outcomes.length; i++) this.record(Number(outcomes[i]) & 3);
+    for (let i = Math.max(0, outcomes.length - this.size); i < outcomes.length; i++) this.recordAt(Number(outcomes[i]) & 3);
     this.rejections += snapshot.rejections;
   }
 }
@@ -112,32 +112,32 @@ export class TimeWindow implements CallWindow {
     this.#epoch = Math.floor(t / this.#width);
   }
 
-  record(outcome: number, t: number): void {
-    this.refresh(t);
+  recordAt(outcome: number, t: number): void {
+    this.ageTo(t);
     this.#add(slot(this.#epoch), 1, outcome & FAILED, outcome >> 1, 0);
   }
 
-  reject(t: number): void {
-    this.refresh(t);
+  rejectAt(t: number): void {
+    this.ageTo(t);
     this.#add(slot(this.#epoch), 0, 0, 0, 1);
   }
 
-  refresh(t: number): void {
+  ageTo(t: number): void {
     const epoch = Math.floor(t / this.#width);
     if (epoch <= this.#epoch) return;
     // Clears at most BUCKETS buckets, however long the clock was idle.
     const stale = Math.min(epoch - this.#epoch, BUCKETS);
-    for (let k = 1; k <= stale; k++) this.drop(slot(this.#epoch + k));
+    for (let k = 1; k <= stale; k++) this.dropAt(slot(this.#epoch + k));
     this.#epoch = epoch;
   }
 
-  clear(): void {
+  clearAll(): void {
     this.#counts.fill(0);
     this.calls = this.failures = this.slow = this.rejections = 0;
   }
 
-  save(t: number): WindowSnapshot {
-    this.refresh(t);
+  saveAt(t: number): WindowSnapshot {
+    this.ageTo(t);
     const buckets: [number, number, number, number, number][] = [];
     const into = t - this.#epoch * this.#width;
     for (let k = BUCKETS - 1; k >= 0; k--) {
@@ -150,9 +150,9 @@ export class TimeWindow implements CallWindow {
     return { kind: 'time', buckets };
   }
 
-  load(snapshot: WindowSnapshot, t: number, elapsed: number): void {
+  loadAt(snapshot: WindowSnapshot, t: number, elapsed: number): void {
     if (snapshot.kind !== 'time') return;
-    this.refresh(t);
+    this.ageTo(t);
     for (const [age, calls, failures, slow, rejections] of snapshot.buckets) {
       const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.#width);
       if (epoch <= this.#epoch - BUCKETS) continue;
@@ -160,7 +160,7 @@ export class TimeWindow implements CallWindow {
     }
   }
 
-  private drop(at: number): void {
+  private dropAt(at: number): void {
     const c = this.#counts;
     this.#add(at, -c[at]!, -c[at + 1]!, -c[at + 2]!, -c[at + 3]!); // to 0 exactly: x - x
   }
