@@ -4,6 +4,8 @@
 // A failure names its seed: STRESS_SEED=<seed> npx vitest run test/stress reruns exactly that run.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Policy, PolicyContext } from '../../src/index.js';
+import type { Ctx, Next } from '../../src/internal/context.js';
+import { PolicyBase } from '../../src/policy.js';
 import { runScenario } from './harness.js';
 
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 42, 1337, 20_260_101, 987_654_321];
@@ -64,9 +66,14 @@ describe('the stress checks themselves', () => {
       caught: /foreign reason: AbortError/,
     },
     "starts an attempt after the caller's abort": {
-      policy: () => ({
-        execute: (fn, signal) => new Promise((resolve) => setTimeout(resolve, 50)).then(() => fn({ signal } as PolicyContext)),
-      }),
+      // A stage of breakwater's own kind (a user's policy in wrap can no longer start one: the
+      // stage around it refuses to run fn once the call is aborted), waiting out an abort.
+      policy: () =>
+        new (class extends PolicyBase {
+          run(ctx: Ctx, next: Next): Promise<unknown> {
+            return new Promise((resolve) => setTimeout(resolve, 50)).then(() => next(ctx));
+          }
+        })('', 'late'),
       caught: /started (after the caller aborted|with its signal already aborted)/,
       at: 'innermost',
     },
