@@ -5,7 +5,7 @@ import { backoffDelay, type BackoffSchedule, type Jitter } from './backoff.js';
 const DRAWS = 2_000;
 
 function schedule(jitter: Jitter, overrides: Partial<BackoffSchedule> = {}): BackoffSchedule {
-  return { initialDelay: 100, multiplier: 2, maxDelay: 30_000, jitter, random: seeded(7), ...overrides };
+  return { firstDelay: 100, growth: 2, delayCap: 30_000, spread: jitter, draw: seeded(7), ...overrides };
 }
 
 /** Draws many delays for retry `n` and checks they stay in [low, high] and cover the range. */
@@ -24,19 +24,19 @@ function expectSpread(draws: readonly number[], low: number, high: number): void
 
 describe('backoffDelay', () => {
   it("'none' follows initialDelay * multiplier^(n-1) exactly, capped at maxDelay", () => {
-    const s = schedule('none', { initialDelay: 100, multiplier: 3, maxDelay: 5_000 });
+    const s = schedule('none', { firstDelay: 100, growth: 3, delayCap: 5_000 });
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(s, n, 0))).toEqual([100, 300, 900, 2_700, 5_000, 5_000]);
   });
 
   it("'none' with multiplier 1 is a constant delay", () => {
-    const s = schedule('none', { initialDelay: 250, multiplier: 1 });
+    const s = schedule('none', { firstDelay: 250, growth: 1 });
     expect([1, 2, 10].map((n) => backoffDelay(s, n, 0))).toEqual([250, 250, 250]);
   });
 
   it('never exceeds a finite maxDelay, even after very many retries', () => {
     for (const jitter of ['none', 'full', 'equal', 'decorrelated'] as const) {
-      const s = schedule(jitter, { maxDelay: 1_000 });
-      let previous = s.initialDelay;
+      const s = schedule(jitter, { delayCap: 1_000 });
+      let previous = s.firstDelay;
       let max = 0;
       for (let n = 1; n <= 2_000; n++) {
         previous = backoffDelay(s, n, previous);
@@ -51,19 +51,19 @@ describe('backoffDelay', () => {
     const d = Math.min(100 * 2 ** (n - 1), 30_000);
 
     it(`'full' draws uniformly in [0, d] for retry ${n} (d = ${d}) over ${DRAWS} seeded draws`, () => {
-      const s = schedule('full', { random: seeded(n) });
+      const s = schedule('full', { draw: seeded(n) });
       expectSpread(Array.from({ length: DRAWS }, () => backoffDelay(s, n, 0)), 0, d);
     });
 
     it(`'equal' draws uniformly in [d/2, d] for retry ${n} (d = ${d}) over ${DRAWS} seeded draws`, () => {
-      const s = schedule('equal', { random: seeded(100 + n) });
+      const s = schedule('equal', { draw: seeded(100 + n) });
       expectSpread(Array.from({ length: DRAWS }, () => backoffDelay(s, n, 0)), d / 2, d);
     });
   }
 
   it("'full' and 'equal' jitter stay within a maxDelay that caps d", () => {
     for (const jitter of ['full', 'equal'] as const) {
-      const s = schedule(jitter, { maxDelay: 500, random: seeded(3) });
+      const s = schedule(jitter, { delayCap: 500, draw: seeded(3) });
       const draws = Array.from({ length: DRAWS }, () => backoffDelay(s, 8, 0));
       expect(Math.max(...draws)).toBeLessThanOrEqual(500);
       expect(Math.min(...draws)).toBeGreaterThanOrEqual(jitter === 'equal' ? 250 : 0);
@@ -72,7 +72,7 @@ describe('backoffDelay', () => {
 
   for (const previous of [100, 400, 2_000]) {
     it(`'decorrelated' draws uniformly in [initialDelay, 3 × previous] (previous = ${previous})`, () => {
-      const s = schedule('decorrelated', { random: seeded(previous) });
+      const s = schedule('decorrelated', { draw: seeded(previous) });
       expectSpread(
         Array.from({ length: DRAWS }, () => backoffDelay(s, 2, previous)),
         100,
@@ -82,8 +82,8 @@ describe('backoffDelay', () => {
   }
 
   it("'decorrelated' is capped at maxDelay and never below initialDelay along a whole chain", () => {
-    const s = schedule('decorrelated', { maxDelay: 2_000, random: seeded(11) });
-    let previous = s.initialDelay;
+    const s = schedule('decorrelated', { delayCap: 2_000, draw: seeded(11) });
+    let previous = s.firstDelay;
     const draws: number[] = [];
     for (let n = 1; n <= DRAWS; n++) draws.push((previous = backoffDelay(s, n, previous)));
     expect(Math.min(...draws)).toBeGreaterThanOrEqual(100);
@@ -92,21 +92,21 @@ describe('backoffDelay', () => {
   });
 
   it("'decorrelated' with a tiny previous delay stays at initialDelay (the range never inverts)", () => {
-    const s = schedule('decorrelated', { random: () => 0.99 });
+    const s = schedule('decorrelated', { draw: () => 0.99 });
     expect(backoffDelay(s, 2, 10)).toBe(100);
   });
 
   it('uses the random source it is given: the same seed gives the same delays', () => {
-    const a = schedule('full', { random: seeded(42) });
-    const b = schedule('full', { random: seeded(42) });
+    const a = schedule('full', { draw: seeded(42) });
+    const b = schedule('full', { draw: seeded(42) });
     const draw = (s: BackoffSchedule): number[] => [1, 2, 3, 4].map((n) => backoffDelay(s, n, 0));
     expect(draw(a)).toEqual(draw(b));
   });
 
   it('with an unbounded maxDelay, a huge retry number gives Infinity for none, never NaN', () => {
-    const s = schedule('none', { maxDelay: Infinity });
+    const s = schedule('none', { delayCap: Infinity });
     expect(backoffDelay(s, 5_000, 0)).toBe(Infinity);
-    const full = schedule('full', { maxDelay: Infinity, random: () => 0.5 });
+    const full = schedule('full', { delayCap: Infinity, draw: () => 0.5 });
     expect(Number.isNaN(backoffDelay(full, 5_000, 0))).toBe(false);
   });
 });

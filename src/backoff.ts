@@ -4,13 +4,19 @@ import { MAX_TIMER } from './internal/timers.js';
 export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated';
 
 /** The exponential schedule of `retryWithBackoff`, options resolved. @internal */
+// Named apart from the options they come from (initialDelay, multiplier, maxDelay,
+// jitter, random): option names must stay, these the build shortens (tsup.config.ts).
 export interface BackoffSchedule {
-  readonly initialDelay: number;
-  readonly multiplier: number;
-  readonly maxDelay: number;
-  readonly jitter: Jitter;
+  /** `initialDelay` */
+  readonly firstDelay: number;
+  /** `multiplier` */
+  readonly growth: number;
+  /** `maxDelay` */
+  readonly delayCap: number;
+  /** `jitter` */
+  readonly spread: Jitter;
   /** `undefined`: `Math.random`, read at each draw (so a stub set after creation applies). */
-  readonly random: (() => number) | undefined;
+  readonly draw: (() => number) | undefined;
 }
 
 /**
@@ -19,12 +25,12 @@ export interface BackoffSchedule {
  * @internal
  */
 export function backoffDelay(s: BackoffSchedule, retry: number, previous: number): number {
-  const d = Math.min(s.initialDelay * s.multiplier ** (retry - 1), s.maxDelay);
-  if (s.jitter === 'none') return d;
-  const r = (s.random ?? Math.random)();
-  if (s.jitter === 'full') return r * d;
-  if (s.jitter === 'equal') return d / 2 + (r * d) / 2;
+  const d = Math.min(s.firstDelay * s.growth ** (retry - 1), s.delayCap);
+  if (s.spread === 'none') return d;
+  const r = (s.draw ?? Math.random)();
+  if (s.spread === 'full') return r * d;
+  if (s.spread === 'equal') return d / 2 + (r * d) / 2;
   // 'decorrelated', AWS's "decorrelated jitter": uniform in [initialDelay, 3 × previous].
-  const low = s.initialDelay;
-  return Math.min(s.maxDelay, low + r * (Math.max(low, Math.min(3 * previous, MAX_TIMER * 1e3)) - low));
+  const low = s.firstDelay;
+  return Math.min(s.delayCap, low + r * (Math.max(low, Math.min(3 * previous, MAX_TIMER * 1e3)) - low));
 }

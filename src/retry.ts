@@ -147,11 +147,11 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, INTEGER | INFINITE);
     this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, INFINITE);
     this.#schedule = {
-      initialDelay: numberOption(OWNER, 'initialDelay', o.initialDelay, 100),
-      multiplier: numberOption(OWNER, 'multiplier', o.multiplier, 2, 0, 1),
-      maxDelay: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, INFINITE),
-      jitter: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
-      random: functionOption<() => number>(OWNER, 'random', o.random),
+      firstDelay: numberOption(OWNER, 'initialDelay', o.initialDelay, 100),
+      growth: numberOption(OWNER, 'multiplier', o.multiplier, 2, 0, 1),
+      delayCap: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, INFINITE),
+      spread: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
+      draw: functionOption<() => number>(OWNER, 'random', o.random),
     };
     this.#customDelay = functionOption(OWNER, 'delay', o.delay);
     this.#hint = functionOption(OWNER, 'retryAfter', o.retryAfter) ?? retryAfterField;
@@ -203,7 +203,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   }
 
   #afterFirst(outcome: Outcome, ctx: Ctx, next: Next, started: number): unknown {
-    const delay = this.#plan(ctx, 1, outcome, started, this.#schedule.initialDelay);
+    const delay = this.#plan(ctx, 1, outcome, started, this.#schedule.firstDelay);
     if (delay < 0) return settle(outcome);
     // The retries, as a thenable that the promise from `run` adopts: it calls
     // `then` (once) with its own resolve and reject, which the retries settle
@@ -275,7 +275,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
         : this.#customDelay !== undefined
           ? this.#customDelay(attempt, outcome)
           : backoffDelay(s, attempt, previous);
-    return delay >= 0 ? Math.min(delay, s.maxDelay) : 0; // 0 for NaN or negative from a custom schedule
+    return delay >= 0 ? Math.min(delay, s.delayCap) : 0; // 0 for NaN or negative from a custom schedule
   }
 }
 
