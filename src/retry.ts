@@ -105,15 +105,14 @@ export interface RetryEvents {
 // By name rather than instanceof, so errors from another copy of the package count too.
 function retriable(error: unknown): boolean {
   // Not instanceof Error either: an error from another realm (an iframe, a vm) counts too.
-  if (typeof error !== 'object' || error === null) return true;
-  const name = (error as { name?: unknown }).name;
+  // `?.`: a thrown undefined or null has no name; a primitive's is undefined.
+  const name = (error as { name?: unknown } | null | undefined)?.name;
   return name !== 'BrokenCircuitError' && name !== 'IsolatedCircuitError' && name !== 'BulkheadRejectedError' && name !== 'ThrottledError';
 }
 
 function retryAfterField(outcome: Outcome): number | undefined {
-  // A value outcome has no `error`: undefined, no object.
-  const error = (outcome as { error?: { retryAfter?: unknown } | null }).error;
-  const hint = typeof error === 'object' && error !== null ? error.retryAfter : undefined;
+  // A value outcome has no `error`; a thrown primitive has no such field (`?.` covers null too).
+  const hint = (outcome as { error?: { retryAfter?: unknown } | null }).error?.retryAfter;
   return Number.isFinite(hint) ? (hint as number) : undefined; // #delayAfter takes only one >= 0
 }
 
@@ -223,7 +222,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
         try {
           const value = await next(ctx.withAttempt(attempt));
           if (this.#handleResult === undefined || !this.#handleResult(value)) {
-            if (this.listeners.success !== undefined) this.emit('success', { attempts: attempt });
+            this.emit('success', { attempts: attempt }); // after a retry: no hot path, so no guard of its own (emit has one)
             return resolve(value);
           }
           outcome = { value };
@@ -259,10 +258,10 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
       else if (this.#budget !== undefined && !this.#budget.tryRetry()) reason = 'budget';
     }
     if (reason !== undefined) {
-      if (this.listeners.giveUp !== undefined) this.emit('giveUp', { attempts: attempt, reason, ...outcome });
+      this.emit('giveUp', { attempts: attempt, reason, ...outcome });
       return -1;
     }
-    if (this.listeners.retry !== undefined) this.emit('retry', { attempt, delay, ...outcome });
+    this.emit('retry', { attempt, delay, ...outcome }); // a failure path: a payload nobody reads costs less than its guard's bytes
     return delay;
   }
 
