@@ -4,11 +4,9 @@ import { Gradient } from './adaptive/gradient.js';
 import { Vegas } from './adaptive/vegas.js';
 import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js';
 import { isCalledOff, runNext, type Ctx, type Next } from './internal/context.js';
-import { LinkedQueue } from './internal/queue.js';
-import { now, startTimer } from './internal/timers.js';
+import { FULL, SlotPolicy, type Rejection } from './internal/slots.js';
+import { now } from './internal/timers.js';
 import { INFINITE, INTEGER, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
-import { Waiter } from './internal/waiter.js';
-import { PolicyBase } from './policy.js';
 
 /** How an {@link AdaptiveLimiter} finds its limit. */
 export type AdaptiveLimitAlgorithm = 'gradient' | 'vegas' | 'aimd';
@@ -72,9 +70,6 @@ export interface AdaptiveLimiterEvents {
 
 const OWNER = 'AdaptiveLimiter';
 const ALGORITHMS: readonly AdaptiveLimitAlgorithm[] = ['gradient', 'vegas', 'aimd'];
-// Shared payloads: emitting a rejection allocates nothing.
-const FULL = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
-const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
 /** Far below the limit, one call in SAMPLE_MASK + 1 (32) is timed: enough to keep the latency baseline fresh. */
 const SAMPLE_MASK = 31;
 
@@ -101,7 +96,7 @@ const SAMPLE_MASK = 31;
  * }
  * ```
  */
-export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
+export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
   /** The most calls that wait for a slot. */
   readonly maxQueue: number;
   /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
@@ -113,7 +108,6 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
   readonly #algorithm: LimitAlgorithm;
   readonly #handle: ((error: unknown) => boolean) | undefined;
   readonly #handleResult: ((value: unknown) => boolean) | undefined;
-  readonly #waiting = new LinkedQueue<Waiter>();
   // Bound once: an untimed call that cannot be aborted attaches no closures of its own.
   readonly #settledValue: (value: unknown) => unknown;
   readonly #settledError: (error: unknown) => never;
@@ -152,11 +146,6 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
     return this.#running;
   }
 
-  /** Calls waiting for a slot now. */
-  get queued(): number {
-    return this.#waiting.size;
-  }
-
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // A free slot implies an empty queue: every change of the limit or the count drains the queue first.
@@ -164,15 +153,12 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
       this.#running++;
       return this.#start(ctx, next);
     }
-    if (this.#waiting.size >= this.maxQueue) {
-      if (this.listeners.rejected !== undefined) this.emit('rejected', FULL);
-      return Promise.reject(new BulkheadRejectedError('AdaptiveLimiter is at its limit', { reason: 'full' }));
-    }
-    if (ctx.aborted) return Promise.reject(ctx.reason);
-    const waiter = new Waiter(this, ctx, next);
-    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.#expire(waiter), this.queueTimeout);
-    this.#waiting.push(waiter);
-    return waiter.wait();
+    return this.enqueue(ctx, next);
+  }
+
+  /** @internal Its own messages; the reason is the payload's, as a Bulkhead's. */
+  protected override rejection(payload: Rejection): BulkheadRejectedError {
+    return new BulkheadRejectedError(payload === FULL ? 'AdaptiveLimiter is at its limit' : 'AdaptiveLimiter queue timeout', payload);
   }
 
   /** Runs the call in a slot it already holds. */
@@ -228,28 +214,11 @@ export class AdaptiveLimiter extends PolicyBase<AdaptiveLimiterEvents> {
   /** Frees a slot, and starts as many waiters as the (maybe moved) limit allows. */
   #release(): void {
     this.#running--;
-    while (this.#waiting.size > 0 && this.#running < this.#limit) {
-      const waiter = this.#waiting.shift();
+    while (this.#running < this.#limit) {
+      const waiter = this.shift();
       if (waiter === undefined) return;
-      waiter.detach();
       this.#running++;
       waiter.resolve(this.#start(waiter.ctx, waiter.stage));
     }
-  }
-
-  /** @internal The waiter's signal aborted while it was queued. */
-  abandon(waiter: Waiter): void {
-    if (!this.#waiting.remove(waiter)) return;
-    const reason = waiter.reason;
-    waiter.detach();
-    waiter.reject(reason);
-  }
-
-  #expire(waiter: Waiter): void {
-    if (!this.#waiting.remove(waiter)) return;
-    waiter.timer = undefined;
-    waiter.detach();
-    if (this.listeners.rejected !== undefined) this.emit('rejected', QUEUE_TIMEOUT);
-    waiter.reject(new BulkheadRejectedError('AdaptiveLimiter queue timeout', { reason: 'queue-timeout' }));
   }
 }

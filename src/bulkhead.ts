@@ -1,10 +1,7 @@
-import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js';
+import type { BulkheadRejectionReason } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
-import { LinkedQueue } from './internal/queue.js';
-import { startTimer } from './internal/timers.js';
+import { SlotPolicy } from './internal/slots.js';
 import { INFINITE, INTEGER, numberOption, objectOptions, required } from './internal/validate.js';
-import { Waiter } from './internal/waiter.js';
-import { PolicyBase } from './policy.js';
 
 /** Options of {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -34,10 +31,6 @@ export interface BulkheadEvents {
 }
 
 const OWNER = 'Bulkhead';
-// Shared payloads (and the errors' options): emitting allocates nothing, and listeners cannot tell the difference.
-// Marked pure so a bundler drops them, and this module, from apps that never use a bulkhead.
-const FULL = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
-const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
 
 /**
  * A semaphore and a Policy: at most `maxConcurrent` calls of `fn` run at once,
@@ -60,19 +53,26 @@ const QUEUE_TIMEOUT = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as
  * console.log(db.active, db.queued);
  * ```
  */
-export class Bulkhead extends PolicyBase<BulkheadEvents> {
+export class Bulkhead extends SlotPolicy<BulkheadEvents> {
+  // Declared, not fields: the constructor creates them, in this order, either way; a field
+  // would be defined and then assigned, which costs the core bundle bytes (bench/bundle.mjs).
   /** The most calls of `fn` that run at once. */
-  readonly maxConcurrent: number;
+  declare readonly maxConcurrent: number;
   /** The most calls that wait for a slot. */
-  readonly maxQueue: number;
+  declare readonly maxQueue: number;
   /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
-  readonly queueTimeout: number;
+  declare readonly queueTimeout: number;
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   #running = 0;
-  readonly #waiting = new LinkedQueue<Waiter>();
   // Bound once, so a call that runs attaches no closures of its own.
-  readonly #settledValue: (value: unknown) => unknown;
-  readonly #settledError: (error: unknown) => never;
+  readonly #settledValue = (value: unknown): unknown => {
+    this.#release();
+    return value;
+  };
+  readonly #settledError = (error: unknown): never => {
+    this.#release();
+    throw error;
+  };
 
   constructor(options: BulkheadOptions) {
     super('rejected', OWNER);
@@ -81,24 +81,11 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
     this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, INTEGER, 1);
     this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, INTEGER | INFINITE);
     this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, INFINITE);
-    this.#settledValue = (value) => {
-      this.#release();
-      return value;
-    };
-    this.#settledError = (error) => {
-      this.#release();
-      throw error;
-    };
   }
 
   /** Calls of `fn` running now. */
   get active(): number {
     return this.#running;
-  }
-
-  /** Calls waiting for a slot now. */
-  get queued(): number {
-    return this.#waiting.size;
   }
 
   /** @internal */
@@ -108,15 +95,7 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
       this.#running++;
       return this.#start(ctx, next);
     }
-    if (this.#waiting.size >= this.maxQueue) {
-      this.emit('rejected', FULL); // a constant payload: emit's own check is enough
-      return Promise.reject(new BulkheadRejectedError(undefined, FULL));
-    }
-    if (ctx.aborted) return Promise.reject(ctx.reason);
-    const waiter = new Waiter(this, ctx, next);
-    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.#expire(waiter), this.queueTimeout);
-    this.#waiting.push(waiter);
-    return waiter.wait();
+    return this.enqueue(ctx, next);
   }
 
   /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
@@ -125,13 +104,12 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
   }
 
   #release(): void {
-    const waiter = this.#waiting.shift();
+    const waiter = this.shift();
     if (waiter === undefined) {
       this.#running--;
       return;
     }
     // The slot goes straight to the oldest waiter: `running` never dips, so no newcomer can take it.
-    waiter.detach();
     // The waiter's promise gets the outcome itself, not `fn`'s promise to
     // follow: following a promise costs two more promise jobs per waiter.
     runNext(waiter.stage, waiter.ctx).then(
@@ -144,21 +122,5 @@ export class Bulkhead extends PolicyBase<BulkheadEvents> {
         waiter.reject(error);
       },
     );
-  }
-
-  /** @internal The waiter's signal aborted while it was queued. */
-  abandon(waiter: Waiter): void {
-    if (!this.#waiting.remove(waiter)) return;
-    const reason = waiter.reason;
-    waiter.detach();
-    waiter.reject(reason);
-  }
-
-  #expire(waiter: Waiter): void {
-    if (!this.#waiting.remove(waiter)) return;
-    waiter.timer = undefined;
-    waiter.detach();
-    this.emit('rejected', QUEUE_TIMEOUT);
-    waiter.reject(new BulkheadRejectedError(undefined, QUEUE_TIMEOUT));
   }
 }

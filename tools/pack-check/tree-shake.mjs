@@ -44,6 +44,7 @@ const CORE_SOURCES = [
   'src/bulkhead.ts',
   'src/internal/queue.ts',
   'src/internal/waiter.ts',
+  'src/internal/slots.ts',
 ];
 /**
  * Exports whose code an app of the core must not carry: the other policies and

@@ -1,0 +1,78 @@
+import { BulkheadRejectedError, type BulkheadRejectionReason } from '../errors.js';
+import { PolicyBase } from '../policy.js';
+import type { Ctx, Next } from './context.js';
+import { LinkedQueue } from './queue.js';
+import { startTimer } from './timers.js';
+import { Waiter } from './waiter.js';
+
+/** The payload of a `rejected` event. */
+export interface Rejection {
+  readonly reason: BulkheadRejectionReason;
+}
+
+// Shared payloads (and the errors' options): emitting allocates nothing, and listeners cannot tell the difference.
+// Marked pure so a bundler drops them, and this module, from apps that never use a bulkhead.
+export const FULL: Rejection = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
+export const QUEUE_TIMEOUT: Rejection = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
+
+/**
+ * The queue of a policy that runs a limited number of calls at once (Bulkhead,
+ * AdaptiveLimiter): FIFO waiters, each leaving at once when its signal aborts
+ * or when it has waited `queueTimeout`. The policy keeps its own count of
+ * running calls and decides, when a slot frees, how many waiters to `shift`
+ * out and start: the hot path (a free slot) never reaches this class.
+ */
+export abstract class SlotPolicy<E extends { rejected: Rejection }> extends PolicyBase<E> {
+  /** The most calls that wait for a slot. */
+  abstract readonly maxQueue: number;
+  /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
+  abstract readonly queueTimeout: number;
+  // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
+  readonly #waiting = new LinkedQueue<Waiter>();
+
+  /** Calls waiting for a slot now. */
+  get queued(): number {
+    return this.#waiting.size;
+  }
+
+  /** @internal No slot is free: the call waits its turn, or is rejected when the queue is full. */
+  protected enqueue(ctx: Ctx, next: Next): Promise<unknown> {
+    if (this.#waiting.size >= this.maxQueue) {
+      this.emit('rejected', FULL as E['rejected']); // a constant payload: emit's own check is enough
+      return Promise.reject(this.rejection(FULL));
+    }
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    const waiter = new Waiter(this, ctx, next);
+    if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.#expire(waiter), this.queueTimeout);
+    this.#waiting.push(waiter);
+    return waiter.wait();
+  }
+
+  /** @internal The oldest waiter, out of the queue and no longer listening or timed; `undefined` if none. */
+  protected shift(): Waiter | undefined {
+    const waiter = this.#waiting.shift();
+    waiter?.detach();
+    return waiter;
+  }
+
+  /** @internal The error a call turned away ends with (`undefined` message: the error's own, by reason). */
+  protected rejection(payload: Rejection): BulkheadRejectedError {
+    return new BulkheadRejectedError(undefined, payload);
+  }
+
+  /** @internal The waiter's signal aborted while it was queued. */
+  abandon(waiter: Waiter): void {
+    if (!this.#waiting.remove(waiter)) return;
+    const reason = waiter.reason;
+    waiter.detach();
+    waiter.reject(reason);
+  }
+
+  #expire(waiter: Waiter): void {
+    if (!this.#waiting.remove(waiter)) return;
+    waiter.timer = undefined;
+    waiter.detach();
+    this.emit('rejected', QUEUE_TIMEOUT as E['rejected']);
+    waiter.reject(this.rejection(QUEUE_TIMEOUT));
+  }
+}
