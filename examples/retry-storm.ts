@@ -4,6 +4,7 @@
 // Run it with `npm run storm`.
 import { setImmediate as realSetImmediate } from 'node:timers';
 import { runStorm, type StormOptions, type StormReport } from './storm-scenario.js';
+import { heapPop, heapPush } from './timer-heap.js';
 
 // --- a virtual clock: setTimeout / clearTimeout / performance.now over a min-heap of timers --------
 interface Timer {
@@ -15,40 +16,12 @@ let clock = 0;
 let seq = 0;
 const heap: Timer[] = [];
 const cancelled = new Set<Timer>();
-const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
-function push(timer: Timer): void {
-  heap.push(timer);
-  for (let i = heap.length - 1; i > 0; ) {
-    const parent = (i - 1) >> 1;
-    if (!before(heap[i]!, heap[parent]!)) break;
-    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-    i = parent;
-  }
-}
-function pop(): Timer | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length > 0 && last !== undefined) {
-    heap[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-      if (m === i) break;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  }
-  return top;
-}
 const settle = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 
 Object.assign(globalThis, {
   setTimeout: (fn: () => void, ms = 0): Timer => {
     const timer = { at: clock + Math.max(0, ms), seq: seq++, fn };
-    push(timer);
+    heapPush(heap, timer);
     return timer;
   },
   clearTimeout: (timer: Timer | undefined): void => {
@@ -60,9 +33,9 @@ performance.now = () => clock;
 async function advance(ms: number): Promise<void> {
   const until = clock + ms;
   await settle();
-  for (let timer = pop(); timer !== undefined; timer = pop()) {
+  for (let timer = heapPop(heap); timer !== undefined; timer = heapPop(heap)) {
     if (timer.at > until) {
-      push(timer);
+      heapPush(heap, timer);
       break;
     }
     if (cancelled.delete(timer)) continue;

@@ -5,6 +5,7 @@
 // in real time, so a minute of simulated overload takes a second or two, and
 // the same seed prints the same figures every run.
 import { setImmediate as realSetImmediate } from 'node:timers';
+import { heapPop, heapPush } from '../timer-heap.js';
 
 interface Timer {
   at: number;
@@ -13,7 +14,6 @@ interface Timer {
   cancelled: boolean;
 }
 
-const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 const settle = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 
 /** The simulated clock; `install()` puts it in place of the global timers until `uninstall()`. */
@@ -52,7 +52,7 @@ export class VirtualClock {
       const tick = heap[0]!.at;
       this.now = tick;
       while (heap.length > 0 && heap[0]!.at <= tick) {
-        const timer = this.#pop();
+        const timer = heapPop(heap)!;
         if (!timer.cancelled) timer.fn();
       }
       await settle(); // the promise chains this millisecond's timers started, before time moves on
@@ -68,34 +68,7 @@ export class VirtualClock {
   #push(fn: () => void, ms: number): Timer {
     // 1 ms resolution: a timer fires at the first whole millisecond at or after its due time.
     const timer = { at: Math.ceil(this.now + Math.max(0, ms || 0)), seq: this.#seq++, fn, cancelled: false };
-    const heap = this.#heap;
-    heap.push(timer);
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
+    heapPush(this.#heap, timer);
     return timer;
-  }
-
-  #pop(): Timer {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
