@@ -46,6 +46,20 @@ function fastRetry(options: RetryOptions = {}) {
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A 503 whose body reads `body <id>`; cancelling the body (discarding it unread) pushes `id` onto `cancelled`. */
+function failedResponse(id: number, cancelled: number[]): Response {
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(new TextEncoder().encode(`body ${id}`));
+      controller.close();
+    },
+    cancel() {
+      cancelled.push(id);
+    },
+  });
+  return new Response(body, { status: 503 });
+}
+
 describe('resilientFetch: statuses', () => {
   it('resolves a GET answered 503, 503, 200 with the 200 after three requests', async () => {
     const p = path('flaky');
@@ -120,16 +134,7 @@ describe('resilientFetch: statuses', () => {
     let n = 0;
     const fakeFetch: FetchFunction = async () => {
       const id = ++n;
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          controller.enqueue(new TextEncoder().encode(`body ${id}`));
-          controller.close();
-        },
-        cancel() {
-          cancelled.push(id);
-        },
-      });
-      return new Response(body, { status: 503 });
+      return failedResponse(id, cancelled);
     };
     const res = await resilientFetch(fastRetry({ maxRetries: 2 }).retry, { fetch: fakeFetch })('http://example.invalid/');
     expect(res.status).toBe(503);
@@ -144,16 +149,7 @@ describe('resilientFetch: statuses', () => {
     const fakeFetch: FetchFunction = async () => {
       const id = ++n;
       await wait(id === 1 ? 30 : 40);
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          controller.enqueue(new TextEncoder().encode(`body ${id}`));
-          controller.close();
-        },
-        cancel() {
-          cancelled.push(id);
-        },
-      });
-      return new Response(body, { status: 503 });
+      return failedResponse(id, cancelled);
     };
     const res = await resilientFetch(hedge({ delay: 5, maxHedges: 1 }), { fetch: fakeFetch })('http://example.invalid/');
     expect(n).toBe(2);
