@@ -1,4 +1,4 @@
-import { now } from './internal/timers.js';
+import { BUCKETS, BucketRing } from './internal/bucket-ring.js';
 import { ABOVE, numberOption, objectOptions } from './internal/validate.js';
 import type { RetryBudgetLike } from './retry.js';
 
@@ -36,9 +36,6 @@ export interface RetryBudgetStats {
 }
 
 const OWNER = 'RetryBudget';
-// Ten buckets: the window slides in tenths, and expiring a bucket is a
-// constant amount of work however busy or idle the budget has been.
-const BUCKETS = 10;
 
 /**
  * A retry allowance shared by any number of `retryWithBackoff` and `hedge`
@@ -67,12 +64,11 @@ export class RetryBudget implements RetryBudgetLike {
   readonly window: number;
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #floor: number;
-  readonly #width: number;
-  // Ring of per-bucket counts; `index` is the absolute bucket number (time / width) last written.
+  // Per-bucket counts; the ring says which bucket is current and clears those that slid out.
+  readonly #ring: BucketRing;
   readonly #firsts = new Float64Array(BUCKETS);
   readonly #spent = new Float64Array(BUCKETS);
   readonly #denied = new Float64Array(BUCKETS);
-  #index = -Infinity;
   #firstTotal = 0;
   #spentTotal = 0;
   #deniedTotal = 0;
@@ -83,19 +79,26 @@ export class RetryBudget implements RetryBudgetLike {
     this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
     this.window = numberOption(OWNER, 'window', o.window, 10_000, ABOVE);
     this.#floor = (this.minRetriesPerSecond * this.window) / 1000;
-    this.#width = this.window / BUCKETS;
+    this.#ring = new BucketRing(this.window, (slot) => {
+      this.#firstTotal -= this.#firsts[slot]!;
+      this.#spentTotal -= this.#spent[slot]!;
+      this.#deniedTotal -= this.#denied[slot]!;
+      this.#firsts[slot] = 0;
+      this.#spent[slot] = 0;
+      this.#denied[slot] = 0;
+    });
   }
 
   /** Counts a first attempt. Never refused. */
   onFirstAttempt(): void {
-    const at = this.#advance();
+    const at = this.#ring.advance();
     this.#firsts[at]! += 1;
     this.#firstTotal += 1;
   }
 
   /** Spends one retry if the budget allows it; `false` means do not retry. */
   tryRetry(): boolean {
-    const at = this.#advance();
+    const at = this.#ring.advance();
     if (this.#spentTotal < this.ratio * this.#firstTotal + this.#floor) {
       this.#spent[at]! += 1;
       this.#spentTotal += 1;
@@ -108,35 +111,12 @@ export class RetryBudget implements RetryBudgetLike {
 
   /** The counts over the current window, e.g. for a metrics gauge. */
   stats(): RetryBudgetStats {
-    this.#advance();
+    this.#ring.advance();
     return {
       firstAttempts: this.#firstTotal,
       retries: this.#spentTotal,
       refused: this.#deniedTotal,
       available: Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
     };
-  }
-
-  /** Expires the buckets that slid out of the window since the last call; returns the current slot. */
-  #advance(): number {
-    const index = Math.floor(now() / this.#width);
-    if (index !== this.#index) {
-      // Clear the slots of the buckets skipped since the last call, counting back
-      // from the current one: at most BUCKETS, however long the budget sat idle
-      // (a clock that went back, e.g. a test switching timers, clears them all).
-      const gap = index - this.#index;
-      const stale = gap > 0 && gap < BUCKETS ? gap : BUCKETS;
-      for (let i = 0; i < stale; i++) {
-        const slot = (((index - i) % BUCKETS) + BUCKETS) % BUCKETS;
-        this.#firstTotal -= this.#firsts[slot]!;
-        this.#spentTotal -= this.#spent[slot]!;
-        this.#deniedTotal -= this.#denied[slot]!;
-        this.#firsts[slot] = 0;
-        this.#spent[slot] = 0;
-        this.#denied[slot] = 0;
-      }
-      this.#index = index;
-    }
-    return ((index % BUCKETS) + BUCKETS) % BUCKETS;
   }
 }

@@ -1,14 +1,11 @@
-import { now } from './timers.js';
-
-// Ten buckets: the window slides in tenths, and expiring a bucket is a
-// constant amount of work however busy or idle the window has been.
-const BUCKETS = 10;
+import { BUCKETS, BucketRing } from './bucket-ring.js';
 
 /**
  * Requests and accepts over a sliding time window, in ten buckets (as
- * `RetryBudget` counts): every operation is O(1) and allocates nothing.
- * Counts older than the window drop out a tenth of the window at a time.
- * Two named counters, not an array of them: this sits on a policy's hot path.
+ * `RetryBudget` counts, through the same {@link BucketRing}): every operation
+ * is O(1) and allocates nothing. Counts older than the window drop out a tenth
+ * of the window at a time. Two named counters, not an array of them: this sits
+ * on a policy's hot path.
  */
 export class RequestWindow {
   /** Requests in the window, as of the last {@link advance}. */
@@ -18,33 +15,21 @@ export class RequestWindow {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #requests = new Float64Array(BUCKETS);
   readonly #accepts = new Float64Array(BUCKETS);
-  readonly #width: number;
-  /** The absolute bucket number (time / width) last advanced to, and its slot. */
-  #index = -Infinity;
-  #slot = 0;
+  readonly #ring: BucketRing;
+  #slot = 0; // the current bucket's, as of the last advance()
 
   constructor(window: number) {
-    this.#width = window / BUCKETS;
-  }
-
-  /** Expires the buckets that slid out of the window since the last call. */
-  advance(): void {
-    const index = Math.floor(now() / this.#width);
-    if (index === this.#index) return;
-    // Clear the slots of the buckets skipped since the last call, counting back
-    // from the current one: at most BUCKETS, however long the window sat idle
-    // (a clock that went back, e.g. a test switching timers, clears them all).
-    const gap = index - this.#index;
-    const stale = gap > 0 && gap < BUCKETS ? gap : BUCKETS;
-    for (let i = 0; i < stale; i++) {
-      const slot = (((index - i) % BUCKETS) + BUCKETS) % BUCKETS;
+    this.#ring = new BucketRing(window, (slot) => {
       this.requests -= this.#requests[slot]!;
       this.accepts -= this.#accepts[slot]!;
       this.#requests[slot] = 0;
       this.#accepts[slot] = 0;
-    }
-    this.#index = index;
-    this.#slot = ((index % BUCKETS) + BUCKETS) % BUCKETS;
+    });
+  }
+
+  /** Expires the buckets that slid out of the window since the last call. */
+  advance(): void {
+    this.#slot = this.#ring.advance();
   }
 
   // Both count in the bucket of the last advance(), without reading the clock
