@@ -50,6 +50,13 @@ export interface ScriptOp<Request, Reply> {
   memory(kv: MemoryKV, keys: string[], request: Request, now: number): Reply;
 }
 
+/** The three operations of the built-in stores, one per policy. @internal */
+export interface ScriptOps {
+  readonly rateLimit: ScriptOp<RateLimitRequest, RateLimitReply>;
+  readonly breaker: ScriptOp<BreakerRequest, BreakerReply>;
+  readonly budget: ScriptOp<BudgetRequest, BudgetReply>;
+}
+
 /** The memory store's keyspace: values of any shape, each with an expiry. @internal */
 export interface MemoryKV {
   /** The value, or `undefined` once it expired or was never set. */
