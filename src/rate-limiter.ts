@@ -2,9 +2,12 @@ import { RateLimitedError } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
 import { LinkedQueue } from './internal/queue.js';
 import { now, startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
-import { ABOVE, INFINITE, INTEGER, numberOption, objectOptions, required } from './internal/validate.js';
+import { ABOVE, enumOption, INFINITE, INTEGER, invalid, numberOption, objectOptions, required } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
+// Types only: the fleet glue is reached through the store, so a limiter without one carries none of it.
+import type { FleetLimiter, OnStoreError } from './store/fleet-limiter.js';
+import type { Store } from './store/types.js';
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -23,12 +26,37 @@ export interface RateLimiterOptions {
    * @default 0
    */
   readonly maxWait?: number | undefined;
+  /**
+   * Fleet state: limiters with the same store and `key`, in any number of
+   * processes, draw from one bucket, decided atomically in the store on its
+   * clock. Made by `createRedisStore`, `createMemoryStore` or `createStore`.
+   * @default undefined (a bucket of this limiter's own)
+   */
+  readonly store?: Store | undefined;
+  /**
+   * The bucket's name in the store: a non-empty string, required with `store`.
+   * @default undefined
+   */
+  readonly key?: string | undefined;
+  /**
+   * With a store, what a call does when the store fails (an error, or slower
+   * than its `timeout`): `'local'` takes a token from a local bucket of this
+   * instance's share (`limit` divided by the instances recently seen sharing
+   * the key, at least 1); `'allow'` runs the call; `'reject'` rejects it with
+   * `RateLimitedError` whose `cause` is the store's error.
+   * @default 'local'
+   */
+  readonly onStoreError?: OnStoreError | undefined;
 }
 
 /** Events of {@link RateLimiter}. */
 export interface RateLimiterEvents {
   /** A call was turned away: its token is due in `retryAfter` ms, later than `maxWait`. */
   rejected: { readonly retryAfter: number };
+  /** With a store: the store failed and calls go by `onStoreError`; once per outage. */
+  storeError: { readonly error: unknown };
+  /** With a store: it answers again after `downtime` ms, and calls share the fleet's bucket again. */
+  storeRecovered: { readonly downtime: number };
 }
 
 const OWNER = 'RateLimiter';
@@ -40,6 +68,9 @@ const OWNER = 'RateLimiter';
  * `RateLimitedError`, whose `retryAfter` says when its token would be due
  * (which `retryWithBackoff` honours by default). Refill is computed from the
  * clock on demand: no timer runs unless calls are waiting, and then only one.
+ *
+ * With `store` and `key`, every limiter sharing them, in any process, draws
+ * from one bucket in the store instead (see {@link RateLimiterOptions.store}).
  *
  * @example
  * ```ts
@@ -68,15 +99,26 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   readonly #waiting = new LinkedQueue<Waiter>();
   #timer: TimerHandle = undefined;
   readonly #wake: () => void;
+  /** With a store, the fleet side, which decides every call instead of the bucket above. */
+  readonly #fleet: FleetLimiter | undefined;
 
   constructor(options: RateLimiterOptions) {
-    super('rejected', OWNER);
-    const o = objectOptions<RateLimiterOptions>(OWNER, options, 'limit interval maxWait');
+    super('rejected storeError storeRecovered', OWNER);
+    const o = objectOptions<RateLimiterOptions>(OWNER, options, 'limit interval maxWait store key onStoreError');
     if (o.limit === undefined) required(OWNER, 'limit');
     if (o.interval === undefined) required(OWNER, 'interval');
     this.limit = numberOption(OWNER, 'limit', o.limit, 1, INTEGER, 1);
     this.interval = numberOption(OWNER, 'interval', o.interval, 1, ABOVE);
     this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, INFINITE);
+    const mode = enumOption<OnStoreError>(OWNER, 'onStoreError', o.onStoreError, ['local', 'allow', 'reject'], 'local');
+    const { store, key } = o;
+    if (key !== undefined && (typeof key !== 'string' || key === '')) invalid(OWNER, 'key', 'a non-empty string', key);
+    if (store !== undefined) {
+      // Duck-typed: a Store of another copy of breakwater works too.
+      if (typeof (store as Partial<Store> | null)?.fleet?.limiter !== 'function' || typeof store.link?.run !== 'function') invalid(OWNER, 'store', 'a Store', store);
+      if (key === undefined) required(OWNER, 'key');
+      this.#fleet = store.fleet.limiter(store.link, key, this, mode, (event, payload) => this.emit(event, payload as never));
+    }
     this.#wake = () => {
       this.#timer = undefined;
       this.#drain();
@@ -85,11 +127,16 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
 
   /** Calls waiting for a token now. */
   get queued(): number {
-    return this.#waiting.size;
+    return this.#fleet !== undefined ? this.#fleet.queued : this.#waiting.size;
   }
 
-  /** Tokens a call could take right now (0 while calls are waiting: they come first). */
+  /**
+   * Tokens a call could take right now (0 while calls are waiting: they come
+   * first). With a store: as of this instance's last store decision (`limit`
+   * before the first), 0 while a refused call's token is not due yet.
+   */
   get available(): number {
+    if (this.#fleet !== undefined) return this.#fleet.available;
     if (this.#waiting.size > 0) return 0;
     const t = now();
     this.#refill(t);
@@ -99,6 +146,7 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
+    if (this.#fleet !== undefined) return this.#fleet.run(ctx, next);
     // The happy path: nobody waiting and a token in the bucket.
     const t = now();
     if (this.#waiting.size === 0 && this.#tryTake(t)) return next(ctx);

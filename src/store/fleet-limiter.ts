@@ -1,9 +1,166 @@
-// STUB: owned by the limiter helper — the limiter's fleet glue, reached as store.fleet.limiter(...).
-import type { StoreLink } from './types.js';
+import { RateLimitedError } from '../errors.js';
+import { runNext, sleep, type Ctx, type Next } from '../internal/context.js';
+import { now } from '../internal/timers.js';
+import { ABOVE, INTEGER, numberOption } from '../internal/validate.js';
+import { RateLimiter } from '../rate-limiter.js';
+import { Outage } from './outage.js';
+import type { RateLimitReply, RateLimitRequest } from './rate-limit-op.js';
+import type { StoreBackend, StoreLink } from './types.js';
 
-/** @internal */
-export function fleetLimiter(link: StoreLink, key: string): unknown {
-  void link;
-  void key;
-  throw new Error('not yet');
+/** What a fleet `RateLimiter` does when its store fails. */
+export type OnStoreError = 'local' | 'allow' | 'reject';
+
+/** What the glue reads of its `RateLimiter`. @internal */
+export interface LimiterHost {
+  readonly limit: number;
+  readonly interval: number;
+  readonly maxWait: number;
+}
+
+/** The limiter's own `emit`, for `rejected`, `storeError` and `storeRecovered`. @internal */
+export type LimiterEmit = (event: 'rejected' | 'storeError' | 'storeRecovered', payload: object) => void;
+
+/** ms for which an instance counts as sharing the key after its last heartbeat: a few intervals, at least 10 s. */
+function heartbeatWindow(interval: number): number {
+  return Math.max(3 * interval, 10_000);
+}
+
+/**
+ * A `RateLimiter`'s fleet side: every decision is one store round trip (GCRA
+ * in the store, on the store's clock), except that a call turned away is
+ * remembered until its token is due, so the calls after it are turned away
+ * here, with no round trip. When the store fails, `onStoreError` decides.
+ * It holds no timer and no listener between calls, so a dropped limiter is garbage.
+ * @internal
+ */
+export class FleetLimiter {
+  readonly #link: StoreLink;
+  readonly #host: LimiterHost;
+  readonly #mode: OnStoreError;
+  readonly #emit: LimiterEmit;
+  readonly #outage: Outage;
+  readonly #window: number;
+  // Two requests, built once: with and without the heartbeat.
+  readonly #ask: (backend: StoreBackend) => Promise<RateLimitReply>;
+  readonly #askBeat: (backend: StoreBackend) => Promise<RateLimitReply>;
+  /** On the local monotonic clock: when the token the store last refused is due (the deny cache). */
+  #tokenDue = -Infinity;
+  #lastBeat = -Infinity;
+  /** Instances sharing the key, from the last heartbeat reply; 1 until one came. */
+  #instances = 1;
+  #remaining: number;
+  #sleeping = 0;
+  /** The 'local' fallback's bucket, for the current outage only. */
+  #local: RateLimiter | undefined = undefined;
+
+  constructor(link: StoreLink, key: string, host: LimiterHost, mode: OnStoreError, emit: LimiterEmit) {
+    this.#link = link;
+    this.#host = host;
+    this.#mode = mode;
+    this.#emit = emit;
+    this.#outage = new Outage(link, emit);
+    this.#window = heartbeatWindow(host.interval);
+    this.#remaining = host.limit;
+    const request = (instance: string): RateLimitRequest => ({
+      limit: host.limit,
+      interval: host.interval,
+      maxWait: host.maxWait,
+      instance,
+      window: this.#window,
+    });
+    const plain = request('');
+    // Random, not crypto.randomUUID (secure contexts only in browsers): it only counts instances.
+    const beat = request(Math.random().toString(36).slice(2) + now().toString(36));
+    this.#ask = (backend) => backend.rateLimit(key, plain);
+    this.#askBeat = (backend) => backend.rateLimit(key, beat);
+  }
+
+  /** Calls waiting for their token: reserved in the store, or queued in the local fallback. */
+  get queued(): number {
+    return this.#sleeping + (this.#local?.queued ?? 0);
+  }
+
+  /** Tokens left as of this instance's last store decision; 0 while a refused token is not due. */
+  get available(): number {
+    if (this.#local !== undefined) return this.#local.available;
+    return this.#tokenDue > now() ? 0 : this.#remaining;
+  }
+
+  run(ctx: Ctx, next: Next): Promise<unknown> {
+    const t = now();
+    // The deny cache: the fleet's next token is due no sooner than the store said.
+    const due = this.#tokenDue - t;
+    if (due > this.#host.maxWait) return this.#reject(Math.ceil(due), undefined);
+    let ask = this.#ask;
+    // Heartbeats a few times per window, not per call: they cost the store more than the decision.
+    if (t - this.#lastBeat >= this.#window / 4) {
+      this.#lastBeat = t;
+      ask = this.#askBeat;
+    }
+    return this.#link.run(ask, ctx.abortable ? ctx.signal : undefined).then(
+      (reply) => this.#decided(reply, t, ctx, next),
+      (error: unknown) => this.#failed(error, ctx, next),
+    );
+  }
+
+  #decided(reply: RateLimitReply, sent: number, ctx: Ctx, next: Next): Promise<unknown> {
+    if (reply.instances > 0) this.#instances = reply.instances;
+    this.#local = undefined;
+    this.#remaining = reply.remaining;
+    if (!reply.admitted) {
+      // From when it was sent, which is no later than the store's now: the cache never outlasts the refusal.
+      this.#tokenDue = sent + reply.wait;
+      return this.#reject(reply.wait, undefined);
+    }
+    // The token is spent either way; a reservation is not given back.
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    if (reply.wait <= 0) return runNext(next, ctx);
+    this.#sleeping++;
+    return sleep(reply.wait, ctx).then(
+      () => {
+        this.#sleeping--;
+        return runNext(next, ctx);
+      },
+      (reason: unknown) => {
+        this.#sleeping--;
+        throw reason;
+      },
+    );
+  }
+
+  #failed(error: unknown, ctx: Ctx, next: Next): Promise<unknown> {
+    // The caller's (or an enclosing policy's) abort is no store failure.
+    if (ctx.aborted) return Promise.reject(ctx.reason);
+    this.#lastBeat = -Infinity; // beat again with the first call after the outage
+    this.#outage.failed(error);
+    if (this.#mode === 'allow') return runNext(next, ctx);
+    if (this.#mode === 'reject') return this.#reject(Math.ceil(this.#host.interval / this.#host.limit), error);
+    return (this.#local ??= this.#fallback()).run(ctx, next);
+  }
+
+  /** This instance's share of the limit, as a local bucket that starts full. */
+  #fallback(): RateLimiter {
+    const { limit, interval, maxWait } = this.#host;
+    const local = new RateLimiter({ limit: Math.max(1, Math.floor(limit / this.#instances)), interval, maxWait });
+    local.on('rejected', (payload) => this.#emit('rejected', payload));
+    return local;
+  }
+
+  #reject(retryAfter: number, cause: unknown): Promise<never> {
+    this.#emit('rejected', { retryAfter });
+    // Without a cause, none at all: `{ cause: undefined }` would still set the property.
+    return Promise.reject(new RateLimitedError(undefined, cause === undefined ? { retryAfter } : { retryAfter, cause }));
+  }
+}
+
+/**
+ * The fleet side of a `RateLimiter` with a store (called by its constructor).
+ * @throws RangeError when `limit` or `interval` is past what the store computes exactly.
+ * @internal
+ */
+export function fleetLimiter(link: StoreLink, key: string, host: LimiterHost, mode: OnStoreError, emit: LimiterEmit): FleetLimiter {
+  // Whole µs in doubles: every sum the script makes stays below 2^53.
+  numberOption('RateLimiter', 'limit', host.limit, 0, INTEGER, 1, 1e9);
+  numberOption('RateLimiter', 'interval', host.interval, 0, ABOVE, 0, 1e12);
+  return new FleetLimiter(link, key, host, mode, emit);
 }
