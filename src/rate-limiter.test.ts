@@ -7,6 +7,9 @@ import { wrap } from './policy.js';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 import { retryWithBackoff } from './retry.js';
 import { withTimeout } from './timeout.js';
+import { createMemoryStore, memoryBackend } from './store/memory.js';
+import { createStore } from './store/store.js';
+import type { Store, StoreBackend } from './store/types.js';
 
 function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -289,5 +292,236 @@ describe('RateLimiter', () => {
     expect(make({ limit: 1, interval: 1, maxWait: NaN })).toThrow(/"maxWait"/);
     expect(make(null)).toThrow(TypeError);
     expect(new RateLimiter({ limit: 1, interval: 0.5, maxWait: Infinity }).maxWait).toBe(Infinity);
+  });
+});
+
+/** A memory backend whose rateLimit and ping can be made to fail (or hang), counting the calls that reach it. */
+function flakyBackend(): { backend: StoreBackend; calls: () => number; fail: (error: Error | 'hang' | undefined) => void } {
+  const inner = memoryBackend();
+  let calls = 0;
+  let failure: Error | 'hang' | undefined;
+  const gate = <T>(op: () => Promise<T>): Promise<T> => {
+    if (failure === 'hang') return new Promise<T>(() => {});
+    return failure !== undefined ? Promise.reject(failure) : op();
+  };
+  const backend: StoreBackend = {
+    rateLimit: (key, request) => {
+      calls++;
+      return gate(() => inner.rateLimit(key, request));
+    },
+    breaker: (key, request) => inner.breaker(key, request),
+    budget: (key, request) => inner.budget(key, request),
+    ping: () => gate(() => inner.ping()),
+  };
+  return { backend, calls: () => calls, fail: (error) => (failure = error) };
+}
+
+describe('RateLimiter with a store', () => {
+  const fleet = (store: Store, options: Partial<RateLimiterOptions> = {}) =>
+    new RateLimiter({ limit: 5, interval: 1_000, store, key: 'api', ...options });
+
+  it('rejects a store that is not a Store, a missing or empty key, and an unknown onStoreError, naming the option', () => {
+    const store = createMemoryStore();
+    const make = (options: unknown) => () => new RateLimiter({ limit: 1, interval: 1, ...(options as object) });
+    expect(make({ store: {}, key: 'k' })).toThrow(TypeError);
+    expect(make({ store: {}, key: 'k' })).toThrow(/"store"/);
+    expect(make({ store: null, key: 'k' })).toThrow(/"store"/);
+    expect(make({ store: { fleet: { limiter: () => undefined } }, key: 'k' })).toThrow(/"store"/);
+    expect(make({ store })).toThrow(TypeError);
+    expect(make({ store })).toThrow(/"key"/);
+    expect(make({ store, key: '' })).toThrow(/"key"/);
+    expect(make({ store, key: 7 })).toThrow(TypeError);
+    expect(make({ store, key: 'k', onStoreError: 'ignore' })).toThrow(/"onStoreError"/);
+    expect(make({ store, key: 'k', onStoreError: 1 })).toThrow(TypeError);
+    expect(make({ onStoreError: 'nope' })).toThrow(/"onStoreError"/);
+    expect(make({ store, key: 'k', limit: 2e9 })).toThrow(RangeError);
+    expect(make({ stor: store })).toThrow(/did you mean 'store'/);
+    expect(make({ store, key: 'k', onStoreError: 'reject' })).not.toThrow();
+  });
+
+  it('shares one bucket between limiters on the same store and key, with retryAfter from the store', async () => {
+    const store = createMemoryStore();
+    const a = fleet(store);
+    const b = fleet(store);
+    const other = fleet(store, { key: 'other' });
+    expect([await attempt(a), await attempt(b), await attempt(a), await attempt(b), await attempt(a)]).toEqual([true, true, true, true, true]);
+    expect(await attempt(b)).toBe(200);
+    expect(await attempt(a)).toBe(200);
+    expect(await attempt(other)).toBe(true);
+    vi.advanceTimersByTime(200);
+    expect(await attempt(b)).toBe(true);
+    expect(await attempt(a)).toBe(200);
+  });
+
+  it('admits exactly limit per interval across limiters over a long run, fractions of a ms included', async () => {
+    const store = createMemoryStore();
+    const limiters = [0, 1, 2].map(() => fleet(store, { limit: 3 }));
+    let total = 0;
+    for (let ms = 0; ms < 300_000; ms += 100) {
+      for (const limiter of limiters) while ((await attempt(limiter)) === true) total++;
+      vi.advanceTimersByTime(100);
+    }
+    // A full bucket (3), then a token every 333.3… ms up to the last look at 299.9 s: 899 more.
+    expect(total).toBe(3 + 900 - 1);
+  });
+
+  it('turns calls away locally after a refusal until the token is due, with no round trip and the right retryAfter', async () => {
+    const { backend, calls } = flakyBackend();
+    const limiter = fleet(createStore(backend), { limit: 2 });
+    const rejected: unknown[] = [];
+    limiter.on('rejected', (payload) => rejected.push(payload));
+    await attempt(limiter);
+    await attempt(limiter);
+    expect(await attempt(limiter)).toBe(500);
+    expect(calls()).toBe(3);
+    vi.advanceTimersByTime(100);
+    expect(await attempt(limiter)).toBe(400);
+    vi.advanceTimersByTime(399);
+    expect(await attempt(limiter)).toBe(1);
+    expect(calls()).toBe(3);
+    expect(limiter.available).toBe(0);
+    expect(rejected).toEqual([{ retryAfter: 500 }, { retryAfter: 400 }, { retryAfter: 1 }]);
+    vi.advanceTimersByTime(1);
+    expect(await attempt(limiter)).toBe(true);
+    expect(calls()).toBe(4);
+  });
+
+  it('reserves tokens fleet-wide within maxWait: a call waits its turn, and one due later is turned away', async () => {
+    const store = createMemoryStore();
+    const a = fleet(store, { limit: 1, interval: 100, maxWait: 250 });
+    const b = fleet(store, { limit: 1, interval: 100, maxWait: 250 });
+    const started: string[] = [];
+    const calls = [a, b, a].map((limiter, i) => limiter.execute(() => started.push(`${i}@${now()}`)));
+    await vi.advanceTimersByTimeAsync(0);
+    const t0 = now();
+    expect(started).toEqual([`0@${t0}`]);
+    expect(a.queued + b.queued).toBe(2);
+    // The fourth token would be due in 300 ms > maxWait.
+    expect(await attempt(b)).toBe(300);
+    await vi.advanceTimersByTimeAsync(200);
+    await Promise.all(calls);
+    expect(started).toEqual([`0@${t0}`, `1@${t0 + 100}`, `2@${t0 + 200}`]);
+    expect(a.queued + b.queued).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('lets a reserved call abort with its reason; its token is not given back', async () => {
+    const store = createMemoryStore();
+    const limiter = fleet(store, { limit: 1, interval: 100, maxWait: Infinity });
+    await limiter.execute(() => 'burst');
+    const controller = new AbortController();
+    const fn = vi.fn();
+    const aborted = rejection(limiter.execute(fn, controller.signal));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(limiter.queued).toBe(1);
+    const reason = new Error('gave up');
+    controller.abort(reason);
+    expect(await aborted).toBe(reason);
+    expect(limiter.queued).toBe(0);
+    expect(fn).not.toHaveBeenCalled();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // The next call's token comes after the aborted one's (at 100 ms): at 200 ms.
+    const started: number[] = [];
+    const next = limiter.execute(() => started.push(now()));
+    const t = now();
+    await vi.advanceTimersByTimeAsync(200);
+    await next;
+    expect(started).toEqual([t + 190]);
+  });
+
+  it("falls back on a local bucket of its share with 'local', emitting storeError once and storeRecovered once", async () => {
+    const { backend, fail, calls } = flakyBackend();
+    const store = createStore(backend, { timeout: 50 });
+    const limiters = [0, 1, 2, 3].map(() => fleet(store, { limit: 8 }));
+    const events: string[] = [];
+    limiters[0]!.on('storeError', ({ error }) => events.push(`error ${(error as Error).message}`));
+    limiters[0]!.on('storeRecovered', ({ downtime }) => events.push(`recovered ${downtime}`));
+    // Each takes one token and is seen by the store's heartbeat; the first learns there are 4 with its next call.
+    for (const limiter of limiters) expect(await attempt(limiter)).toBe(true);
+    expect(await attempt(limiters[0]!)).toBe(true);
+    fail(new Error('down'));
+    // 8 per second shared by 4 instances: 2 each, as a local bucket that starts full.
+    expect([await attempt(limiters[0]!), await attempt(limiters[0]!), await attempt(limiters[0]!)]).toEqual([true, true, 500]);
+    expect([await attempt(limiters[3]!), await attempt(limiters[3]!), await attempt(limiters[3]!)]).toEqual([true, true, 500]);
+    const during = calls();
+    // While down, calls go local at once: no backend call, no timeout paid.
+    for (let i = 0; i < 10; i++) await attempt(limiters[2]!);
+    expect(calls()).toBe(during);
+    fail(undefined);
+    await vi.advanceTimersByTimeAsync(100);
+    // Shared again: 5 tokens were taken from the fleet's bucket at 0 ms, one is due every 125 ms, so
+    // at 100 ms the bucket holds 3.8: 3 calls get one, and the next is due 25 ms later.
+    const outcomes: (number | true)[] = [];
+    for (let i = 0; i < 8; i++) outcomes.push(await attempt(limiters[i % 4]!));
+    expect(outcomes).toEqual([true, true, true, 25, 25, 25, 25, 25]);
+    expect(events).toEqual(['error down', 'recovered 100']);
+    // A second outage, once the refused token is due (until then calls are turned away locally).
+    fail(new Error('again'));
+    vi.advanceTimersByTime(25);
+    expect(await attempt(limiters[0]!)).toBe(true);
+    expect(events).toEqual(['error down', 'recovered 100', 'error again']);
+  });
+
+  it("admits with 'allow' and rejects with the store's error as cause with 'reject' when the store fails", async () => {
+    const { backend, fail } = flakyBackend();
+    const store = createStore(backend);
+    const allow = fleet(store, { limit: 1, onStoreError: 'allow' });
+    const reject = fleet(store, { limit: 4, onStoreError: 'reject', key: 'r' });
+    const down = new Error('down');
+    fail(down);
+    for (let i = 0; i < 5; i++) expect(await attempt(allow)).toBe(true);
+    const rejected: unknown[] = [];
+    reject.on('rejected', (payload) => rejected.push(payload));
+    const fn = vi.fn();
+    const error = (await rejection(reject.execute(fn))) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.cause).toBe(down);
+    expect(error.retryAfter).toBe(250);
+    expect(fn).not.toHaveBeenCalled();
+    expect(rejected).toEqual([{ retryAfter: 250 }]);
+  });
+
+  it('waits on a hung store no longer than its timeout, then goes local', async () => {
+    const { backend, fail } = flakyBackend();
+    const limiter = fleet(createStore(backend, { timeout: 30 }));
+    fail('hang');
+    const started: number[] = [];
+    const t = now();
+    const call = limiter.execute(() => started.push(now() - t));
+    await vi.advanceTimersByTimeAsync(30);
+    await call;
+    expect(started).toEqual([30]);
+  });
+
+  it("rejects with the caller's reason, not as a store failure, when the caller aborts during the round trip", async () => {
+    const { backend, fail } = flakyBackend();
+    const limiter = fleet(createStore(backend, { timeout: 1_000 }), { onStoreError: 'allow' });
+    const errors: unknown[] = [];
+    limiter.on('storeError', (payload) => errors.push(payload));
+    fail('hang');
+    const controller = new AbortController();
+    const fn = vi.fn();
+    const call = rejection(limiter.execute(fn, controller.signal));
+    await vi.advanceTimersByTimeAsync(10);
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await call).toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+    expect(errors).toEqual([]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('keeps no timer and no listener once idle', async () => {
+    const { backend, fail } = flakyBackend();
+    const store = createStore(backend);
+    const limiter = fleet(store, { maxWait: 500 });
+    for (let i = 0; i < 8; i++) void limiter.execute(() => i).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(vi.getTimerCount()).toBe(0);
+    fail(new Error('down'));
+    await attempt(limiter);
+    fail(undefined);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -117,7 +117,7 @@ const owners: Record<string, Owner> = {
   RateLimiter: {
     create: (o) => new RateLimiter(o as RateLimiterOptions),
     base: { limit: 1, interval: 1_000 },
-    keys: { limit: undefined, interval: undefined, maxWait: undefined } satisfies AllKeys<RateLimiterOptions>,
+    keys: { limit: undefined, interval: undefined, maxWait: undefined, store: undefined, key: undefined, onStoreError: undefined } satisfies AllKeys<RateLimiterOptions>,
     typo: ['maxWaitMs', 'maxWait'],
   },
   hedge: {
@@ -308,7 +308,7 @@ const emitters: Record<string, Emitting> = {
   },
   RateLimiter: {
     create: () => new RateLimiter({ limit: 1, interval: 1_000 }) as never,
-    events: { rejected: true } satisfies AllEvents<RateLimiterEvents>,
+    events: { rejected: true, storeError: true, storeRecovered: true } satisfies AllEvents<RateLimiterEvents>,
     typo: ['rejection', 'rejected'],
   },
   hedge: {
