@@ -1,6 +1,9 @@
+import type { Listener, Unsubscribe } from './events.js';
 import { BUCKETS, BucketRing } from './internal/bucket-ring.js';
-import { ABOVE, numberOption, objectOptions } from './internal/validate.js';
+import { ABOVE, invalid, known, mustBe, numberOption, objectOptions } from './internal/validate.js';
 import type { RetryBudgetLike } from './retry.js';
+import type { FleetBudget } from './store/fleet-budget.js';
+import type { Store } from './store/types.js';
 
 /** Options of {@link RetryBudget}. */
 export interface RetryBudgetOptions {
@@ -21,6 +24,25 @@ export interface RetryBudgetOptions {
    * @default 10_000
    */
   readonly window?: number | undefined;
+  /**
+   * Shares the budget with every `RetryBudget` of the same store and `key`, in
+   * any number of processes: `ratio` and `minRetriesPerSecond` then hold for the
+   * fleet's calls together (one floor for the fleet). `tryRetry()` stays
+   * synchronous: each instance spends an allowance the store grants it, and
+   * sends its counts once every `window / 10` ms while it is used. When the
+   * store fails, the budget decides on its own counts until it answers again.
+   */
+  readonly store?: Store | undefined;
+  /** The fleet budget's name in the store; required with `store`. */
+  readonly key?: string | undefined;
+}
+
+/** Events of a {@link RetryBudget} with a store. */
+export interface RetryBudgetEvents {
+  /** The store failed: the budget decides on its own counts. Once per outage. */
+  storeError: { readonly error: unknown };
+  /** The store answers again after `downtime` ms; the budget is the fleet's again from its next sync. */
+  storeRecovered: { readonly downtime: number };
 }
 
 /** What a {@link RetryBudget} holds now, over its window. */
@@ -31,8 +53,24 @@ export interface RetryBudgetStats {
   readonly retries: number;
   /** Retries refused in the window. */
   readonly refused: number;
-  /** Retries that would be allowed now: `ratio × firstAttempts + floor − retries`, at least 0. */
+  /**
+   * Retries that would be allowed now: `ratio × firstAttempts + floor − retries`,
+   * at least 0. With a store, while the fleet's view is current: the retries this
+   * instance may still spend until its next sync.
+   */
   readonly available: number;
+  /** With a store, the fleet's counts in the window at the last sync (absent while the store is down). */
+  readonly fleet?: RetryBudgetFleetStats;
+}
+
+/** The fleet's side of {@link RetryBudgetStats}: every instance sharing the store and key. */
+export interface RetryBudgetFleetStats {
+  /** The fleet's first attempts in the window. */
+  readonly firstAttempts: number;
+  /** The fleet's retries in the window. */
+  readonly retries: number;
+  /** Instances that synced recently, this one included. */
+  readonly instances: number;
 }
 
 const OWNER = 'RetryBudget';
@@ -45,6 +83,14 @@ const OWNER = 'RetryBudget';
  * about `1 + ratio` times its normal load instead of `maxRetries + 1` times.
  * Every call is O(1).
  *
+ * With `store` and `key`, every budget of that store and key, in any number of
+ * processes, shares one allowance: the ratio and the floor hold for the fleet's
+ * calls together. `tryRetry()` stays synchronous and makes no round trip: each
+ * instance spends an allowance the store grants it at each sync (every
+ * `window / 10` ms while it is used, one command), so the fleet's view is at
+ * most one sync interval old. While the store is down the budget decides on its
+ * own counts, as a budget without a store does, and says so with `storeError`.
+ *
  * @example
  * ```ts
  * import { RetryBudget, retryWithBackoff, hedge } from 'breakwater';
@@ -53,6 +99,9 @@ const OWNER = 'RetryBudget';
  * const users = retryWithBackoff({ maxRetries: 3, budget });
  * const search = hedge({ delay: 200, budget });
  * users.on('giveUp', ({ reason }) => { if (reason === 'budget') console.warn('retry budget exhausted'); });
+ *
+ * // One budget for every instance of the service:
+ * const fleet = new RetryBudget({ ratio: 0.1, store: createRedisStore({ send }), key: 'users' });
  * ```
  */
 export class RetryBudget implements RetryBudgetLike {
@@ -72,9 +121,11 @@ export class RetryBudget implements RetryBudgetLike {
   #firstTotal = 0;
   #spentTotal = 0;
   #deniedTotal = 0;
+  // The fleet side, only with a store: undefined costs the local hot path one compare.
+  readonly #fleet: FleetBudget | undefined;
 
   constructor(options?: RetryBudgetOptions) {
-    const o = objectOptions<RetryBudgetOptions>(OWNER, options, 'ratio minRetriesPerSecond window');
+    const o = objectOptions<RetryBudgetOptions>(OWNER, options, 'ratio minRetriesPerSecond window store key');
     this.ratio = numberOption(OWNER, 'ratio', o.ratio, 0.2);
     this.minRetriesPerSecond = numberOption(OWNER, 'minRetriesPerSecond', o.minRetriesPerSecond, 10);
     this.window = numberOption(OWNER, 'window', o.window, 10_000, ABOVE);
@@ -87,6 +138,12 @@ export class RetryBudget implements RetryBudgetLike {
       this.#spent[slot] = 0;
       this.#denied[slot] = 0;
     });
+    const store = o.store;
+    if (store !== undefined) {
+      if (typeof store?.fleet?.budget !== 'function') invalid(OWNER, 'store', 'a store', store);
+      if (typeof o.key !== 'string' || o.key === '') invalid(OWNER, 'key', 'a non-empty string', o.key);
+      this.#fleet = store.fleet.budget(store.link, o.key, this.ratio, this.#floor, this.window);
+    }
   }
 
   /** Counts a first attempt. Never refused. */
@@ -94,12 +151,14 @@ export class RetryBudget implements RetryBudgetLike {
     const at = this.#ring.advance();
     this.#firsts[at]! += 1;
     this.#firstTotal += 1;
+    this.#fleet?.first();
   }
 
   /** Spends one retry if the budget allows it; `false` means do not retry. */
   tryRetry(): boolean {
     const at = this.#ring.advance();
-    if (this.#spentTotal < this.ratio * this.#firstTotal + this.#floor) {
+    const local = this.#spentTotal < this.ratio * this.#firstTotal + this.#floor;
+    if (this.#fleet === undefined ? local : this.#fleet.take(local)) {
       this.#spent[at]! += 1;
       this.#spentTotal += 1;
       return true;
@@ -109,14 +168,34 @@ export class RetryBudget implements RetryBudgetLike {
     return false;
   }
 
-  /** The counts over the current window, e.g. for a metrics gauge. */
+  /**
+   * The counts over the current window, e.g. for a metrics gauge. With a
+   * store, `firstAttempts`, `retries` and `refused` are this instance's own;
+   * `fleet` holds the fleet's.
+   */
   stats(): RetryBudgetStats {
     this.#ring.advance();
-    return {
+    const view = this.#fleet?.view;
+    const stats = {
       firstAttempts: this.#firstTotal,
       retries: this.#spentTotal,
       refused: this.#deniedTotal,
-      available: Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
+      available: this.#fleet?.available() ?? Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
     };
+    return view ? { ...stats, fleet: { firstAttempts: view.firstAttempts, retries: view.retries, instances: view.instances } } : stats;
+  }
+
+  /**
+   * Calls `listener` on every `event` of the budget's store: `storeError` once
+   * when an outage begins, `storeRecovered` once when the store answers again.
+   * A budget without a store emits neither.
+   * @returns a function that removes the listener.
+   * @throws TypeError when `event` is none of these, or `listener` is not a function.
+   */
+  on<K extends keyof RetryBudgetEvents>(event: K, listener: Listener<RetryBudgetEvents[K]>): Unsubscribe {
+    if (this.#fleet) return this.#fleet.on(event, listener);
+    known('on', 'event', event, 'storeError storeRecovered');
+    if (typeof listener !== 'function') throw mustBe('on: listener', 'a function', listener);
+    return () => {};
   }
 }
