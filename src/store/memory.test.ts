@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { count, counterOp, counterOps } from '../../test/fleet/harness/counter-op.js';
-import { createMemoryStore, keyNames, memoryBackend, MemoryKVImpl } from './memory.js';
-import { createStore } from './store.js';
+import { createMemoryStore, memoryBackend, MemoryKVImpl } from './memory.js';
+import { createStore, keyNames } from './store.js';
 import type { ScriptOps } from './types.js';
 
 beforeEach(() => {

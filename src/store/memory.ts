@@ -1,7 +1,4 @@
-import { breakerOp } from './breaker-op.js';
-import { budgetOp } from './budget-op.js';
-import { rateLimitOp } from './rate-limit-op.js';
-import { createStore } from './store.js';
+import { builtinOps, keyNames, storeOf } from './store.js';
 import type { MemoryKV, ScriptOp, ScriptOps, Store, StoreBackend } from './types.js';
 import { mustBe } from '../internal/validate.js';
 
@@ -58,17 +55,6 @@ export class MemoryKVImpl implements MemoryKV {
   }
 }
 
-/** The three ops the built-in stores run. @internal */
-export function builtinOps(): ScriptOps {
-  return { rateLimit: rateLimitOp, breaker: breakerOp, budget: budgetOp };
-}
-
-/** The full names of an op's keys for `key`: prefix + '{' + key + '}' + suffix, as the Redis store names them. @internal */
-export function keyNames(prefix: string, key: string, suffixes: readonly string[]): string[] {
-  const base = `${prefix}{${key}}`;
-  return suffixes.map((suffix) => base + suffix);
-}
-
 /**
  * A backend running each op's `memory` twin on `kv` and on `Date.now()` (which
  * fake timers control). Each op runs to completion synchronously, so it is as
@@ -114,5 +100,5 @@ export function memoryBackend(ops: ScriptOps = builtinOps(), kv: MemoryKVImpl = 
 export function createMemoryStore(): Store {
   const options: unknown = arguments[0];
   if (options !== undefined) throw mustBe('createMemoryStore: options', 'undefined (it takes none)', options);
-  return createStore(memoryBackend());
+  return storeOf(memoryBackend(), 50);
 }

@@ -1,9 +1,12 @@
+import { breakerOp } from './breaker-op.js';
+import { budgetOp } from './budget-op.js';
 import { fleetBreaker } from './fleet-breaker.js';
 import { fleetBudget } from './fleet-budget.js';
 import { fleetLimiter } from './fleet-limiter.js';
 import { StoreLinkImpl } from './link.js';
-import type { Store, StoreBackend } from './types.js';
-import { numberOption, objectOptions } from '../internal/validate.js';
+import { rateLimitOp } from './rate-limit-op.js';
+import type { ScriptOps, Store, StoreBackend } from './types.js';
+import { ABOVE, mustBe, numberOption, objectOptions } from '../internal/validate.js';
 
 /** The fleet glue of each policy, reached through the store (see types.ts). @internal */
 export interface FleetGlue {
@@ -16,18 +19,66 @@ const GLUE: FleetGlue = { limiter: fleetLimiter, breaker: fleetBreaker, budget: 
 
 /** Options of {@link createStore}. */
 export interface StoreOptions {
-  /** ms; a store operation slower than this counts as a store failure. @default 50 */
+  /**
+   * ms; a store operation slower than this counts as a store failure: the
+   * call goes on with local state and the store is probed in the background.
+   * @default 50
+   */
   readonly timeout?: number | undefined;
 }
+
+/** The three ops the built-in stores run. @internal */
+export function builtinOps(): ScriptOps {
+  return { rateLimit: rateLimitOp, breaker: breakerOp, budget: budgetOp };
+}
+
+/** An op's full key names for `key`: `prefix + '{' + key + '}' + suffix` (one Redis Cluster slot per `key`). @internal */
+export function keyNames(prefix: string, key: string, suffixes: readonly string[]): string[] {
+  const base = `${prefix}{${key}}`;
+  return suffixes.map((suffix) => base + suffix);
+}
+
+/** `timeout` checked for `owner`'s message: a number above 0, finite. @internal */
+export function timeoutOption(owner: string, value: unknown): number {
+  return numberOption(owner, 'timeout', value, 50, ABOVE, 0);
+}
+
+/** A Store on a backend already checked. @internal */
+export function storeOf(backend: StoreBackend, timeout: number): Store {
+  return { link: new StoreLinkImpl(backend, timeout), fleet: GLUE };
+}
+
+const METHODS = ['rateLimit', 'breaker', 'budget', 'ping'] as const;
 
 /**
  * A {@link Store} on an engine of your own: implement {@link StoreBackend}
  * (three atomic operations and a ping) and pass it here. The store adds the
- * deadline, the outage handling and each policy's fleet logic.
+ * deadline (`timeout`), the outage handling (down after a failure, probed
+ * with `ping` until it answers) and each policy's fleet logic.
+ *
+ * @throws TypeError when `backend` is not an object with the four methods (naming the missing one), or an option is unknown.
+ * @throws RangeError when `timeout` is not a finite number above 0.
+ *
+ * @example
+ * ```ts
+ * import { createStore, RateLimiter, type StoreBackend } from 'breakwater';
+ *
+ * const backend: StoreBackend = {
+ *   rateLimit: (key, request) => db.rateLimit(key, request), // one transaction each
+ *   breaker: (key, request) => db.breaker(key, request),
+ *   budget: (key, request) => db.budget(key, request),
+ *   ping: () => db.query('SELECT 1'),
+ * };
+ * const store = createStore(backend, { timeout: 100 });
+ * const limiter = new RateLimiter({ limit: 100, interval: 1_000, store, key: 'api' });
+ * ```
  */
 export function createStore(backend: StoreBackend, options?: StoreOptions): Store {
   const o = objectOptions<StoreOptions>('createStore', options, 'timeout');
-  const timeout = numberOption('createStore', 'timeout', o.timeout, 50, 0, 1);
-  // TODO(A): validate backend's methods (TypeError naming "backend").
-  return { link: new StoreLinkImpl(backend, timeout), fleet: GLUE };
+  const timeout = timeoutOption('createStore', o.timeout);
+  if (backend === null || typeof backend !== 'object') throw mustBe('createStore: backend', 'an object', backend);
+  for (const name of METHODS) {
+    if (typeof backend[name] !== 'function') throw mustBe(`createStore: backend.${name}`, 'a function', backend[name]);
+  }
+  return storeOf(backend, timeout);
 }

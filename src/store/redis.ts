@@ -1,0 +1,150 @@
+import { builtinOps, keyNames, storeOf, timeoutOption } from './store.js';
+import type { ScriptOp, ScriptOps, Store, StoreBackend } from './types.js';
+import { invalid, objectOptions, required } from '../internal/validate.js';
+
+/** Runs one Redis command with the user's client: `command` as Redis names it, every argument a string. */
+export type RedisSend = (command: string, args: string[]) => Promise<unknown>;
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * Runs one Redis command with your client, and resolves with its reply (or
+   * rejects with the server's error). Required.
+   * - ioredis: `(command, args) => redis.call(command, ...args)`
+   * - node-redis: `(command, args) => client.sendCommand([command, ...args])`
+   * - Bun: `(command, args) => redis.send(command, args)`
+   */
+  readonly send: RedisSend;
+  /**
+   * Prepended to every key the store writes: a key is
+   * `prefix + '{' + key + '}' + suffix`, so all of one `key`'s share a Redis
+   * Cluster hash slot.
+   * @default 'breakwater:'
+   */
+  readonly prefix?: string | undefined;
+  /**
+   * ms; a store operation slower than this counts as a store failure: the
+   * call goes on with local state and the store is probed in the background.
+   * @default 50
+   */
+  readonly timeout?: number | undefined;
+}
+
+let decoder: TextDecoder | undefined;
+
+/**
+ * A reply as the ops read it, whatever the client: nil as `null` (some give
+ * `undefined`), bulk strings as strings (some give bytes), integers as numbers
+ * or strings (left as they come: `reply` reads both), bigints as numbers,
+ * arrays element by element. An Error resolved as a value is thrown.
+ */
+function normalise(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(normalise);
+  if (value instanceof Uint8Array) return (decoder ??= new TextDecoder()).decode(value);
+  if (value instanceof Error) throw value;
+  return value;
+}
+
+/** Whether a failed EVALSHA means the server does not have the script (restart, failover, SCRIPT FLUSH). */
+function noScript(error: unknown): boolean {
+  return String((error as { message?: unknown } | null)?.message ?? error).includes('NOSCRIPT');
+}
+
+/**
+ * A backend running each op as its Lua script. The script's SHA-1 is learned
+ * from `SCRIPT LOAD`, sent once per op before its first `EVAL` (so, on one
+ * connection, its reply comes first and the second call already uses
+ * `EVALSHA`); until then, or if it failed, calls use `EVAL`. An `EVALSHA`
+ * the server answers with NOSCRIPT is sent again as `EVAL`, which also
+ * caches the script on that server: the call does not fail.
+ * @internal
+ */
+export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = builtinOps()): StoreBackend {
+  const shas = new Map<ScriptOp<never, unknown>, string>();
+  const loading = new Set<ScriptOp<never, unknown>>();
+
+  const learn = (op: ScriptOp<never, unknown>): void => {
+    loading.add(op);
+    let loaded: Promise<unknown>;
+    try {
+      loaded = Promise.resolve(send('SCRIPT', ['LOAD', op.lua]));
+    } catch (error) {
+      loaded = Promise.reject(error);
+    }
+    loaded.then(
+      (sha) => {
+        const s = normalise(sha);
+        if (typeof s === 'string' && /^[0-9a-f]{40}$/i.test(s)) shas.set(op, s);
+        loading.delete(op);
+      },
+      // Learned on a later call; meanwhile EVAL works.
+      () => loading.delete(op),
+    );
+  };
+
+  const run = async <Q, R>(op: ScriptOp<Q, R>, key: string, request: Q): Promise<R> => {
+    const keys = keyNames(prefix, key, op.keys);
+    const rest = [String(keys.length), ...keys, ...op.args(request)];
+    const sha = shas.get(op as ScriptOp<never, unknown>);
+    let raw: unknown;
+    if (sha === undefined) {
+      if (!loading.has(op as ScriptOp<never, unknown>)) learn(op as ScriptOp<never, unknown>);
+      raw = await send('EVAL', [op.lua, ...rest]);
+    } else {
+      try {
+        raw = await send('EVALSHA', [sha, ...rest]);
+      } catch (error) {
+        if (!noScript(error)) throw error;
+        raw = await send('EVAL', [op.lua, ...rest]);
+      }
+    }
+    return op.reply(normalise(raw));
+  };
+
+  return {
+    rateLimit: (key, request) => run(ops.rateLimit, key, request),
+    breaker: (key, request) => run(ops.breaker, key, request),
+    budget: (key, request) => run(ops.budget, key, request),
+    ping: async () => send('PING', []),
+  };
+}
+
+/** `options` checked: `send` a function, `prefix` a string, `timeout` a finite number above 0. @internal */
+export function redisOptions(options: RedisStoreOptions): { send: RedisSend; prefix: string; timeout: number } {
+  const owner = 'createRedisStore';
+  if (options === undefined) required(owner, 'send');
+  const o = objectOptions<RedisStoreOptions>(owner, options, 'send prefix timeout');
+  const { send, prefix = 'breakwater:' } = o;
+  if (send === undefined) required(owner, 'send');
+  if (typeof send !== 'function') invalid(owner, 'send', 'a function', send);
+  if (typeof prefix !== 'string') invalid(owner, 'prefix', 'a string', prefix);
+  return { send, prefix, timeout: timeoutOption(owner, o.timeout) };
+}
+
+/**
+ * A {@link Store} in Redis (or a Redis-compatible server: Valkey, KeyDB,
+ * Dragonfly…), reached through your own client with one function, `send`.
+ * Each decision is one Lua script, called by `EVALSHA` (a server that lost
+ * its scripts is handled without a failed call), on the server's clock
+ * (`TIME`); every key written expires; all keys of one `key` share a
+ * Cluster hash slot.
+ *
+ * @throws TypeError when `send` is missing or not a function, `prefix` is not a string, or an option is unknown.
+ * @throws RangeError when `timeout` is not a finite number above 0.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { createRedisStore, RateLimiter } from 'breakwater';
+ *
+ * const redis = new Redis();
+ * const store = createRedisStore({ send: (command, args) => redis.call(command, ...args) });
+ * const limiter = new RateLimiter({ limit: 100, interval: 1_000, store, key: 'api.example.com' });
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions): Store {
+  const { send, prefix, timeout } = redisOptions(options);
+  return storeOf(redisBackend(send, prefix), timeout);
+}
