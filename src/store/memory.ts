@@ -97,6 +97,7 @@ export function memoryBackend(ops: ScriptOps = builtinOps(), kv: MemoryKVImpl = 
  * // a and b admit 10 per second together.
  * ```
  */
+/* @__NO_SIDE_EFFECTS__ */
 export function createMemoryStore(): Store {
   const options: unknown = arguments[0];
   if (options !== undefined) throw mustBe('createMemoryStore: options', 'undefined (it takes none)', options);

@@ -136,14 +136,15 @@ export function redisOptions(options: RedisStoreOptions): { send: RedisSend; pre
  *
  * @example
  * ```ts
- * import Redis from 'ioredis';
  * import { createRedisStore, RateLimiter } from 'breakwater';
+ * import Redis from 'ioredis';
  *
  * const redis = new Redis();
  * const store = createRedisStore({ send: (command, args) => redis.call(command, ...args) });
  * const limiter = new RateLimiter({ limit: 100, interval: 1_000, store, key: 'api.example.com' });
  * ```
  */
+/* @__NO_SIDE_EFFECTS__ */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const { send, prefix, timeout } = redisOptions(options);
   return storeOf(redisBackend(send, prefix), timeout);

@@ -1,10 +1,11 @@
-import { breakerOp } from './breaker-op.js';
-import { budgetOp } from './budget-op.js';
+// Namespace imports: an op still being written (a `declare const`) reads as undefined instead of failing the build.
+import * as breaker from './breaker-op.js';
+import * as budget from './budget-op.js';
 import { fleetBreaker } from './fleet-breaker.js';
 import { fleetBudget } from './fleet-budget.js';
 import { fleetLimiter } from './fleet-limiter.js';
 import { StoreLinkImpl } from './link.js';
-import { rateLimitOp } from './rate-limit-op.js';
+import * as rateLimit from './rate-limit-op.js';
 import type { ScriptOps, Store, StoreBackend } from './types.js';
 import { ABOVE, mustBe, numberOption, objectOptions } from '../internal/validate.js';
 
@@ -29,7 +30,7 @@ export interface StoreOptions {
 
 /** The three ops the built-in stores run. @internal */
 export function builtinOps(): ScriptOps {
-  return { rateLimit: rateLimitOp, breaker: breakerOp, budget: budgetOp };
+  return { rateLimit: rateLimit.rateLimitOp, breaker: breaker.breakerOp, budget: budget.budgetOp };
 }
 
 /** An op's full key names for `key`: `prefix + '{' + key + '}' + suffix` (one Redis Cluster slot per `key`). @internal */
@@ -73,6 +74,7 @@ const METHODS = ['rateLimit', 'breaker', 'budget', 'ping'] as const;
  * const limiter = new RateLimiter({ limit: 100, interval: 1_000, store, key: 'api' });
  * ```
  */
+/* @__NO_SIDE_EFFECTS__ */
 export function createStore(backend: StoreBackend, options?: StoreOptions): Store {
   const o = objectOptions<StoreOptions>('createStore', options, 'timeout');
   const timeout = timeoutOption('createStore', o.timeout);

@@ -148,6 +148,18 @@ describeRedis('createRedisStore against redis-server', () => {
     expect((await stats(redis)).calls['ping']).toBe(1);
   });
 
+  it("createRedisStore runs the policies' own ops (the rate limiter's GCRA), keys prefixed and expiring", async () => {
+    const store = createRedisStore({ send: client.send, prefix: 'svc:' });
+    const request = { limit: 2, interval: 60_000, maxWait: 0, instance: 'i1', window: 10_000 };
+    const admitted: boolean[] = [];
+    for (let i = 0; i < 3; i++) admitted.push((await store.link.run((b) => b.rateLimit('api', request))).admitted);
+    expect(admitted).toEqual([true, true, false]);
+    const keys = await allKeys(redis);
+    expect([...keys.keys()].sort()).toEqual(['svc:{api}', 'svc:{api}:i']);
+    for (const [key, ttl] of keys) expect(ttl, key).toBeGreaterThan(0);
+    expect((await stats(redis)).calls['evalsha']).toBe(2);
+  });
+
   describe('through the store link', () => {
     it('a paused server is a timeout at the store timeout, then the probe finds it again', async () => {
       const store = createStore(backend, { timeout: 50 });

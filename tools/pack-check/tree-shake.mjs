@@ -65,6 +65,7 @@ const NOT_CORE = [
   // Later features (API.md, "Additions"):
   'createMemoryStore',
   'createRedisStore',
+  'createStore',
   'AdaptiveLimiter',
   'AdaptiveThrottle',
   'ThrottledError',
