@@ -20,6 +20,13 @@ export type { BreakerReply, BreakerRequest, BudgetReply, BudgetRequest, RateLimi
  * {@link createStore}. Every method is one atomic decision, on the engine's
  * clock (never an instance's), and every key it writes expires once idle.
  * `key` is the policy's `key` option; the engine namespaces it.
+ *
+ * The store bounds each call by its `timeout` and treats a rejection (or a
+ * call slower than that) as an outage: policies go local at once, and `ping`
+ * is called in the background until it resolves. A method need not handle
+ * timeouts or retries itself, and should not retry: a late answer is ignored.
+ * The request and reply types document each decision; the memory store's
+ * source (`createMemoryStore`) is a complete reference implementation.
  */
 export interface StoreBackend {
   /** Takes a token from the fleet's bucket for `key` (GCRA), or says when one is due. */
@@ -44,7 +51,12 @@ export interface ScriptOp<Request, Reply> {
   readonly keys: readonly string[];
   /** The request as `ARGV`. */
   args(request: Request): string[];
-  /** The script's reply as `Reply`. Integers may arrive as numbers or strings, nil as `null` or `undefined`. */
+  /**
+   * The script's reply as `Reply`. The Redis store passes it normalised (nil as `null`, bulk strings as
+   * strings, nested arrays), but integers arrive as numbers or strings, depending on the client. Redis turns
+   * a Lua number into an integer by truncation, and a Lua table ends at its first nil: return 0/1, not booleans
+   * or nils, inside a table.
+   */
   reply(raw: unknown): Reply;
   /** The same decision in one process: `kv` holds full key names with expiries, `now` is the shared clock in ms. */
   memory(kv: MemoryKV, keys: string[], request: Request, now: number): Reply;
@@ -78,13 +90,22 @@ export interface StoreLink {
   readonly down: boolean;
   /**
    * Runs `op`, bounded by `timeout` and `signal`. While the store is down it
-   * rejects at once (no backend call) with the outage's error. An error or a
-   * timeout marks the store down for every policy using it and starts probing
-   * with `backend.ping()` until it answers. An abort of `signal` rejects with
-   * `signal.reason` and is no store failure. Never leaves a rejection unhandled.
+   * rejects at once (no backend call) with the outage's error (the first
+   * failure's). An error, or a timeout (a `TimeoutError` with `timeout`), marks
+   * the store down for every policy using it and starts probing with
+   * `backend.ping()` (each bounded by `timeout`; 100 ms after the failure,
+   * then doubling up to 1 s) until it answers. An abort of `signal` rejects
+   * with `signal.reason` and is no store failure. Whatever `op` does after the
+   * call settled is ignored; no timer or listener outlives the call; never
+   * leaves a rejection unhandled. Probing pauses after a failed probe when no
+   * `run` was refused since the previous one and no `onUp` waits; the next
+   * `run` (refused at once) starts it again.
    */
   run<R>(op: (backend: StoreBackend) => Promise<R>, signal?: AbortSignal): Promise<R>;
-  /** Calls `up(downtime)` once when the current outage ends (at once with 0 if the store is up). Returns a cancel. */
+  /**
+   * Calls `up(downtime)` (ms) once when the current outage ends — at once, synchronously, with 0 if the store
+   * is up. Returns a cancel. Registrations are dropped when they are called, so none outlives an outage.
+   */
   onUp(up: (downtime: number) => void): () => void;
 }
 
