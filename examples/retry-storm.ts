@@ -29,6 +29,9 @@ Object.assign(globalThis, {
   },
 });
 performance.now = () => clock;
+// The memory store's clock (the fleet row's) is Date.now(): virtual too, from a
+// fixed epoch, so the store's time buckets fall the same way every run.
+Date.now = () => 1_700_000_000_000 + clock;
 
 async function advance(ms: number): Promise<void> {
   const until = clock + ms;
@@ -53,6 +56,7 @@ const scenarios: StormOptions[] = [
   { budget: 'shared', ratio: 0.1, minRetriesPerSecond: 10 },
   { budget: 'per-client', ratio: 0.2, minRetriesPerSecond: 10 },
   { budget: 'per-client', ratio: 0.2, minRetriesPerSecond: 1 },
+  { budget: 'fleet', ratio: 0.2, minRetriesPerSecond: 10 },
 ];
 
 console.log('100 clients × 5 calls/s (500 calls/s), 2 s healthy, then 10 s of 100% failures;');
@@ -67,4 +71,5 @@ console.log(line(header));
 console.log(`|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`);
 for (const row of table) console.log(line(row));
 console.log('\nload × = attempts the service saw during the outage / first attempts; busiest second × = the');
-console.log('busiest second of the outage / healthy attempts per second.');
+console.log('busiest second of the outage / healthy attempts per second. shared = one RetryBudget object for all');
+console.log('clients; per-client = one each; fleet = one each, all with the same store (createMemoryStore()) and key.');

@@ -3,6 +3,7 @@
 // on a virtual clock) and by test/retry-storm.test.ts (on vitest's fake timers).
 // It only uses setTimeout and performance.now, so either clock can drive it.
 import { RetryBudget, retryWithBackoff, type PolicyContext, type RetryPolicy } from '../src/index.js';
+import { createMemoryStore } from '../src/store/memory.js';
 
 export interface StormOptions {
   /** Clients calling the service. */
@@ -14,8 +15,12 @@ export interface StormOptions {
   /** How long every call fails, ms. */
   readonly outage?: number;
   readonly maxRetries?: number;
-  /** `'shared'`: one RetryBudget for the fleet; `'per-client'`: one each. */
-  readonly budget?: 'none' | 'shared' | 'per-client';
+  /**
+   * `'shared'`: one RetryBudget object for the fleet; `'per-client'`: one each;
+   * `'fleet'`: one each, all sharing one store (createMemoryStore()) and key,
+   * as the instances of a fleet share a Redis.
+   */
+  readonly budget?: 'none' | 'shared' | 'per-client' | 'fleet';
   readonly ratio?: number;
   readonly minRetriesPerSecond?: number;
 }
@@ -71,9 +76,10 @@ export async function runStorm(options: StormOptions, advance: (ms: number) => P
   };
 
   const shared = mode === 'shared' ? new RetryBudget(budgetOptions) : undefined;
+  const store = mode === 'fleet' ? createMemoryStore() : undefined;
   const policies: RetryPolicy[] = [];
   for (let i = 0; i < clients; i++) {
-    const budget = mode === 'none' ? undefined : (shared ?? new RetryBudget(budgetOptions));
+    const budget = mode === 'none' ? undefined : (shared ?? new RetryBudget(store ? { ...budgetOptions, store, key: 'storm' } : budgetOptions));
     const policy = retryWithBackoff({ maxRetries, initialDelay: 100, jitter: 'none', ...(budget ? { budget } : {}) });
     policy.on('giveUp', ({ reason }) => {
       if (reason === 'budget') refused++;

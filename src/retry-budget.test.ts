@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RetryBudget } from './retry-budget.js';
 import { retryWithBackoff } from './retry.js';
+import { createMemoryStore, memoryBackend } from './store/memory.js';
+import { createStore } from './store/store.js';
+import type { Store, StoreBackend } from './store/types.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -121,5 +124,169 @@ describe('RetryBudget', () => {
     await settled;
     expect(calls).toBe(2);
     expect(giveUps).toEqual([{ attempts: 2, reason: 'budget' }]);
+  });
+});
+
+describe('RetryBudget with a store', () => {
+  // A store whose engine can be cut off: every op and ping fails while `down`.
+  function flakyStore(): { store: Store; cut(down: boolean): void; syncs: () => number } {
+    const backend = memoryBackend();
+    let down = false;
+    let syncs = 0;
+    const fail = (): Promise<never> => Promise.reject(new Error('store down'));
+    const flaky: StoreBackend = {
+      ...backend,
+      budget: (key, request) => (syncs++, down ? fail() : backend.budget(key, request)),
+      ping: () => (down ? fail() : backend.ping()),
+    };
+    return { store: createStore(flaky), cut: (d) => void (down = d), syncs: () => syncs };
+  }
+  const settle = () => vi.advanceTimersByTimeAsync(0);
+
+  it('needs a non-empty string key, and a store made by createMemoryStore, createRedisStore or createStore', () => {
+    const store = createMemoryStore();
+    expect(() => new RetryBudget({ store })).toThrow(new TypeError(`RetryBudget: option "key" must be a non-empty string, got undefined`));
+    expect(() => new RetryBudget({ store, key: '' })).toThrow(/"key"/);
+    expect(() => new RetryBudget({ store, key: 7 as unknown as string })).toThrow(TypeError);
+    expect(() => new RetryBudget({ store: {} as Store, key: 'k' })).toThrow(/option "store" must be a store/);
+    expect(() => new RetryBudget({ store: null as unknown as Store, key: 'k' })).toThrow(TypeError);
+    expect(() => new RetryBudget({ key: 'k' })).not.toThrow(); // a key alone is harmless
+  });
+
+  it('shares one floor among the budgets of one store and key, not one floor each', async () => {
+    const store = createMemoryStore();
+    const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'payments' }; // floor: 10 per window
+    const budgets = [new RetryBudget(options), new RetryBudget(options), new RetryBudget(options)];
+    for (const b of budgets) b.onFirstAttempt(); // each joins the fleet (its first sync)
+    await settle();
+    let allowed = 0;
+    for (let round = 0; round < 20; round++) {
+      for (const b of budgets) if (b.tryRetry()) allowed++;
+      await vi.advanceTimersByTimeAsync(25); // syncs every 100 ms pass the unspent grants around
+    }
+    expect(allowed).toBe(10);
+    // Another key is another budget.
+    const other = new RetryBudget({ ...options, key: 'search' });
+    other.onFirstAttempt();
+    await settle();
+    expect(retriesAllowed(other)).toBe(10);
+  });
+
+  it("holds the ratio on the fleet's first attempts: an instance without traffic may retry on the others", async () => {
+    const store = createMemoryStore();
+    const options = { ratio: 0.5, minRetriesPerSecond: 0, window: 1_000, store, key: 'k' };
+    const busy = new RetryBudget(options);
+    const quiet = new RetryBudget(options);
+    quiet.tryRetry(); // joins; no view yet, so its own counts decide: nothing
+    firsts(busy, 40); // the fleet may retry 20 times
+    await vi.advanceTimersByTimeAsync(100); // both synced
+    const spent = retriesAllowed(quiet) + retriesAllowed(busy);
+    await vi.advanceTimersByTimeAsync(100);
+    const later = retriesAllowed(quiet) + retriesAllowed(busy);
+    expect(spent).toBeGreaterThan(0);
+    expect(spent + later).toBe(20);
+    expect(quiet.stats()).toMatchObject({ firstAttempts: 0, fleet: { firstAttempts: 40, instances: 2 } });
+    expect(quiet.stats().retries).toBeGreaterThan(0);
+  });
+
+  it('decides on its own counts while the store is down, tells storeError and storeRecovered once each, and shares again by itself', async () => {
+    const { store, cut } = flakyStore();
+    const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' };
+    const a = new RetryBudget(options);
+    const b = new RetryBudget(options);
+    const events: string[] = [];
+    a.on('storeError', ({ error }) => events.push(`error: ${(error as Error).message}`));
+    a.on('storeRecovered', ({ downtime }) => events.push(`recovered after ${downtime} ms`));
+    a.onFirstAttempt();
+    b.onFirstAttempt();
+    await settle();
+    expect(retriesAllowed(a) + retriesAllowed(b)).toBe(10); // one floor
+    cut(true);
+    await vi.advanceTimersByTimeAsync(100); // the next sync fails: both go local
+    expect(a.stats().fleet).toBeUndefined();
+    // Each on its own counts: its own floor of 10, minus what it spent of the fleet's.
+    const local = retriesAllowed(a) + retriesAllowed(b);
+    expect(local).toBe(10);
+    await vi.advanceTimersByTimeAsync(1_000); // a whole window later, each has its own 10 again
+    a.onFirstAttempt();
+    b.onFirstAttempt();
+    expect(retriesAllowed(a)).toBe(10);
+    expect(retriesAllowed(b)).toBe(10);
+    for (let i = 0; i < 10; i++) {
+      a.onFirstAttempt();
+      await vi.advanceTimersByTimeAsync(100); // syncs keep failing at once, probes too
+    }
+    expect(events).toEqual(['error: store down']);
+    cut(false);
+    for (let i = 0; i < 20; i++) {
+      a.onFirstAttempt();
+      b.onFirstAttempt();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatch(/^recovered after \d+ ms$/);
+    expect(a.stats().fleet).toMatchObject({ instances: 2 });
+    // Shared again: the floor for both together.
+    await vi.advanceTimersByTimeAsync(1_000); // (idle: both leave; the window empties)
+    a.onFirstAttempt();
+    b.onFirstAttempt();
+    await settle();
+    expect(retriesAllowed(a) + retriesAllowed(b)).toBe(10);
+  });
+
+  it('stops syncing when idle, leaving the fleet and no timer behind', async () => {
+    const { store, syncs } = flakyStore();
+    const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' };
+    const a = new RetryBudget(options);
+    const b = new RetryBudget(options);
+    a.onFirstAttempt();
+    b.onFirstAttempt();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(b.stats().fleet?.instances).toBe(2);
+    const before = syncs();
+    for (let i = 0; i < 5; i++) {
+      b.onFirstAttempt(); // a stays idle: one more tick, it leaves and stops
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(b.stats().fleet?.instances).toBe(1);
+    expect(syncs() - before).toBe(5 + 1); // b once per interval; a one leave, then nothing
+    expect(a.stats().fleet).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(200); // b idle too
+    expect(vi.getTimerCount()).toBe(0);
+    // Back to work: a sync at once, and b holds the whole floor again.
+    b.onFirstAttempt();
+    await settle();
+    expect(retriesAllowed(b)).toBe(10);
+  });
+
+  it('does not keep a process alive: its sync timer is unref()ed', async () => {
+    const unref = vi.fn();
+    const real = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const handle = real(fn, ms);
+      (handle as { unref?: () => void }).unref = unref;
+      return handle;
+    }) as typeof setTimeout);
+    try {
+      const budget = new RetryBudget({ store: createMemoryStore(), key: 'k' });
+      budget.onFirstAttempt();
+      expect(unref).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    await vi.advanceTimersByTimeAsync(5_000);
+  });
+
+  it('has on() for storeError and storeRecovered only, with or without a store', () => {
+    const budgets = [new RetryBudget(), new RetryBudget({ store: createMemoryStore(), key: 'k' })];
+    for (const budget of budgets) {
+      const off = budget.on('storeError', () => {});
+      expect(typeof off).toBe('function');
+      off();
+      off();
+      expect(() => budget.on('storeErorr' as 'storeError', () => {})).toThrow(new TypeError(`on: unknown event 'storeErorr', did you mean 'storeError'?`));
+      expect(() => budget.on('retry' as 'storeError', () => {})).toThrow(TypeError);
+      expect(() => budget.on('storeRecovered', 'x' as never)).toThrow(TypeError);
+    }
   });
 });

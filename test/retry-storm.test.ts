@@ -3,6 +3,8 @@ import { runStorm } from '../examples/storm-scenario.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
+  // The memory store's clock (Date.now) on a whole second, as npm run storm's: the same figures every run.
+  vi.setSystemTime(1_700_000_000_000);
 });
 afterEach(() => {
   expect(vi.getTimerCount()).toBe(0);
@@ -15,12 +17,15 @@ afterEach(() => {
 // the clock moves 10 ms at a time and the promise chains of each step settle
 // (a retry cycle takes a few microtask turns) before the next: every timer
 // still fires exactly on time.
-async function advance(ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 10) {
-    vi.advanceTimersByTime(10);
-    for (let turn = 0; turn < 20; turn++) await undefined;
-  }
+function advanceBy(step: number): (ms: number) => Promise<void> {
+  return async (ms) => {
+    for (let t = 0; t < ms; t += step) {
+      vi.advanceTimersByTime(step);
+      for (let turn = 0; turn < 20; turn++) await undefined;
+    }
+  };
 }
+const advance = advanceBy(10);
 
 // 100 clients, 1 call a second each (100 calls/s), 2 s healthy, then 10 s of
 // 100% failures; every client retries up to 3 times. (`npm run storm` runs the
@@ -48,6 +53,20 @@ describe('a retry storm', { timeout: 30_000 }, () => {
     expect(report.retries).toBeGreaterThanOrEqual(300); // the budget is spent, not hoarded
     expect(report.amplification).toBeLessThanOrEqual(1.34);
     expect(report.refused).toBeGreaterThan(600);
+  });
+
+  it('with a budget per client sharing one store and key, holds the fleet to 1 + ratio plus one floor', async () => {
+    // npm run storm's fleet row: 500 calls/s (clients 2 ms apart), 100 RetryBudget objects
+    // on one createMemoryStore() and key. Per-client budgets give 3.2× here (11 000 retries).
+    const report = await runStorm({ ...fleet, interval: 200, budget: 'fleet', ratio: 0.2, minRetriesPerSecond: 10 }, advanceBy(2));
+    expect(report.healthyRate).toBe(500);
+    expect(report.firstAttempts).toBe(5_000);
+    expect(report.amplification).toBeLessThanOrEqual(1.3);
+    // One shared RetryBudget object allows 1 100 here (0.2 × 5 000 + the floor, 100 per window);
+    // the store's buckets start on its own clock, not on the outage's first second.
+    expect(report.retries).toBeGreaterThanOrEqual(1_000); // spent, not hoarded
+    expect(report.retries).toBeLessThanOrEqual(1_250);
+    expect(report.refused).toBeGreaterThan(4_500);
   });
 
   it('with a budget per client, the floor counts once per client: lower it for small clients', async () => {
