@@ -6,7 +6,7 @@ import { ABOVE, enumOption, INFINITE, INTEGER, invalid, numberOption, objectOpti
 import { Waiter } from './internal/waiter.js';
 import { PolicyBase } from './policy.js';
 // Types only: the fleet glue is reached through the store, so a limiter without one carries none of it.
-import type { FleetLimiter, OnStoreError } from './store/fleet-limiter.js';
+import type { FleetLimiter } from './store/fleet-limiter.js';
 import type { Store } from './store/types.js';
 
 /** Options of {@link RateLimiter}. */
@@ -46,7 +46,7 @@ export interface RateLimiterOptions {
    * `RateLimitedError` whose `cause` is the store's error.
    * @default 'local'
    */
-  readonly onStoreError?: OnStoreError | undefined;
+  readonly onStoreError?: 'local' | 'allow' | 'reject' | undefined;
 }
 
 /** Events of {@link RateLimiter}. */
@@ -110,7 +110,7 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
     this.limit = numberOption(OWNER, 'limit', o.limit, 1, INTEGER, 1);
     this.interval = numberOption(OWNER, 'interval', o.interval, 1, ABOVE);
     this.maxWait = numberOption(OWNER, 'maxWait', o.maxWait, 0, INFINITE);
-    const mode = enumOption<OnStoreError>(OWNER, 'onStoreError', o.onStoreError, ['local', 'allow', 'reject'], 'local');
+    const mode = enumOption(OWNER, 'onStoreError', o.onStoreError, ['local', 'allow', 'reject'], 'local');
     const { store, key } = o;
     if (key !== undefined && (typeof key !== 'string' || key === '')) invalid(OWNER, 'key', 'a non-empty string', key);
     if (store !== undefined) {

@@ -2,13 +2,13 @@ import { RateLimitedError } from '../errors.js';
 import { runNext, sleep, type Ctx, type Next } from '../internal/context.js';
 import { now } from '../internal/timers.js';
 import { ABOVE, INTEGER, numberOption } from '../internal/validate.js';
-import { RateLimiter } from '../rate-limiter.js';
+import { RateLimiter, type RateLimiterOptions } from '../rate-limiter.js';
 import { Outage } from './outage.js';
 import type { RateLimitReply, RateLimitRequest } from './rate-limit-op.js';
 import type { StoreBackend, StoreLink } from './types.js';
 
 /** What a fleet `RateLimiter` does when its store fails. */
-export type OnStoreError = 'local' | 'allow' | 'reject';
+export type OnStoreError = NonNullable<RateLimiterOptions['onStoreError']>;
 
 /** What the glue reads of its `RateLimiter`. @internal */
 export interface LimiterHost {

@@ -127,7 +127,8 @@ export const rateLimitOp: ScriptOp<RateLimitRequest, RateLimitReply> = {
   },
   memory(kv: MemoryKV, keys: string[], request: RateLimitRequest, nowMs: number): RateLimitReply {
     // The script's steps, in the same order and the same units.
-    const now = Math.floor(nowMs * 1_000);
+    // Rounded, not floored: a whole µs divided into ms and multiplied back comes out a hair below itself.
+    const now = Math.round(nowMs * 1_000);
     const L = request.limit;
     const I = intervalUs(request.interval);
     const W = maxWaitUs(request.maxWait);
