@@ -57,7 +57,10 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** `CLIENT PAUSE ms ALL`: the server answers no client for `ms`. Resolves once the pause has begun. */
   pause(ms: number): Promise<void>;
-  /** Runs one command through the harness's own connection (reconnected after a restart); rejects if the server is down. */
+  /**
+   * Runs one command through the harness's own connection (made again after a restart); rejects at once
+   * if the server is down, and waits out a CLIENT PAUSE like any client.
+   */
   command(command: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
@@ -99,6 +102,12 @@ async function spawnServer(port: number, extra: readonly string[]): Promise<Chil
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   child.once('exit', () => live.delete(child));
+  // If this process dies without running its exit hook (SIGKILL, a killed test
+  // worker), a watchdog kills the server within a second: none is left behind.
+  spawn('sh', ['-c', 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null', 'redis-watchdog', String(process.pid), String(child.pid)], {
+    stdio: 'ignore',
+    detached: true,
+  }).unref();
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} exited: ${output.trim()}`);
