@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RetryBudget } from './retry-budget.js';
 import { retryWithBackoff } from './retry.js';
+import { budgetOp } from './store/budget-op.js';
 import { createMemoryStore, memoryBackend } from './store/memory.js';
 import { createStore } from './store/store.js';
 import type { Store, StoreBackend } from './store/types.js';
@@ -232,6 +233,21 @@ describe('RetryBudget with a store', () => {
     b.onFirstAttempt();
     await settle();
     expect(retriesAllowed(a) + retriesAllowed(b)).toBe(10);
+  });
+
+  it('takes a reply it cannot read for a store failure, and decides on its own counts', async () => {
+    const backend: StoreBackend = { ...memoryBackend(), budget: async () => budgetOp.reply(['not a number', 1, 0, 1]) };
+    const budget = new RetryBudget({ ratio: 0, minRetriesPerSecond: 10, window: 1_000, store: createStore(backend), key: 'k' });
+    const errors: unknown[] = [];
+    budget.on('storeError', ({ error }) => errors.push(error));
+    budget.onFirstAttempt();
+    await settle();
+    expect(errors).toEqual([new TypeError('budget: bad reply not a number')]);
+    expect(retriesAllowed(budget)).toBe(10); // its own floor, not a NaN allowance
+    expect(budgetOp.reply(['2.5', '3', 1, '2'])).toEqual({ grant: 2.5, firstAttempts: 3, retries: 1, instances: 2 });
+    expect(() => budgetOp.reply(null)).toThrow(TypeError);
+    expect(() => budgetOp.reply([null, 1, 1, 1])).toThrow(TypeError);
+    await vi.advanceTimersByTimeAsync(2_000);
   });
 
   it('stops syncing when idle, leaving the fleet and no timer behind', async () => {

@@ -175,14 +175,14 @@ export class RetryBudget implements RetryBudgetLike {
    */
   stats(): RetryBudgetStats {
     this.#ring.advance();
-    const view = this.#fleet?.view;
-    const stats = {
+    return {
       firstAttempts: this.#firstTotal,
       retries: this.#spentTotal,
       refused: this.#deniedTotal,
-      available: this.#fleet?.available() ?? Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
+      available: Math.max(0, Math.ceil(this.ratio * this.#firstTotal + this.#floor - this.#spentTotal)),
+      // With a current view of the fleet: its `available` and `fleet`.
+      ...this.#fleet?.stats(),
     };
-    return view ? { ...stats, fleet: { firstAttempts: view.firstAttempts, retries: view.retries, instances: view.instances } } : stats;
   }
 
   /**

@@ -112,7 +112,12 @@ interface Counts {
 }
 type Instances = Map<string, { seen: number; grant: number }>;
 
-const num = (raw: unknown): number => Number(raw ?? 0);
+/** A number of the reply (an integer may come as a string); a broken reply is a store failure, not NaN allowances. */
+const num = (raw: unknown): number => {
+  const n = Number(raw);
+  if (raw === null || raw === '' || !Number.isFinite(n) || n < 0) throw new TypeError(`budget: bad reply ${String(raw)}`);
+  return n;
+};
 
 /**
  * The fleet retry budget's sync: adds an instance's counts to the fleet's and
@@ -126,6 +131,7 @@ export const budgetOp: ScriptOp<BudgetRequest, BudgetReply> = {
   args: (q) => [q.instance, String(q.firsts), String(q.retries), String(q.ratio), String(q.floor), String(q.window), String(q.ttl), q.leave ? '1' : '0'],
   reply: (raw) => {
     const r = raw as unknown[];
+    if (!Array.isArray(r)) throw new TypeError('budget: bad reply');
     return { grant: num(r[0]), firstAttempts: num(r[1]), retries: num(r[2]), instances: num(r[3]) };
   },
   memory: (kv: MemoryKV, keys: string[], q: BudgetRequest, now: number): BudgetReply => {

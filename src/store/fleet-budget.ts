@@ -3,7 +3,7 @@
 // instance spends a local allowance (credit) that the store grants at each
 // sync (budget-op.ts), and sends its counts in one command per sync interval.
 import { Emitter } from '../events.js';
-import type { RetryBudgetEvents } from '../retry-budget.js';
+import type { RetryBudgetEvents, RetryBudgetStats } from '../retry-budget.js';
 import type { BudgetReply, BudgetRequest } from './budget-op.js';
 import { Outage } from './outage.js';
 import type { StoreLink } from './types.js';
@@ -82,9 +82,14 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
     return allowed;
   }
 
-  /** Whole retries this instance may spend now, or `undefined` without a view of the fleet. */
-  available(): number | undefined {
-    return this.view && Math.max(0, Math.floor(this.#credit));
+  /**
+   * With a current view of the fleet, what `RetryBudget.stats()` reports of it:
+   * the whole retries this instance may spend until its next sync, and the
+   * fleet's counts at the last sync.
+   */
+  stats(): Pick<RetryBudgetStats, 'available' | 'fleet'> | undefined {
+    const view = this.view;
+    return view && { available: Math.max(0, Math.floor(this.#credit)), fleet: { firstAttempts: view.firstAttempts, retries: view.retries, instances: view.instances } };
   }
 
   #wake(): void {
