@@ -14,9 +14,20 @@
 // instances spending between syncs cannot together overspend it; what they
 // earn between syncs from their own first attempts (ratio × each) is theirs,
 // and adds to the fleet's allowance by the same amount.
-import type { MemoryKV, ScriptOp } from './types.js';
+import type { MemoryKV, ScriptOp, StoreBackend } from './types.js';
 
-/** One instance's sync of a fleet {@link RetryBudget}. */
+/**
+ * One instance's sync of a fleet `RetryBudget`, as {@link StoreBackend}'s
+ * `budget` receives it. An engine of your own makes, atomically and on its own
+ * clock: add `firsts` and `retries` to the fleet's counts for `key` in the
+ * current tenth of `window` (counts older than `window` no longer count); drop
+ * instances not seen for `ttl`; then, unless `leave`, record this instance as
+ * seen now with its new `grant` (releasing its previous one), where
+ * `total = ratio × fleet first attempts + floor − fleet retries`,
+ * `free = total − the grants the other instances hold`, `n` = instances present
+ * with this one, and `grant = max(0, min(free, max(total / n, min(free, 1))))`
+ * rounded down to a millionth. Every key expires once idle.
+ */
 export interface BudgetRequest {
   /** Who is asking: an id per budget object. */
   readonly instance: string;
