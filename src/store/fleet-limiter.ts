@@ -40,6 +40,7 @@ export class FleetLimiter {
   readonly #emit: LimiterEmit;
   readonly #outage: Outage;
   readonly #window: number;
+  readonly #beatEvery: number;
   // Two requests, built once: with and without the heartbeat.
   readonly #ask: (backend: StoreBackend) => Promise<RateLimitReply>;
   readonly #askBeat: (backend: StoreBackend) => Promise<RateLimitReply>;
@@ -60,6 +61,7 @@ export class FleetLimiter {
     this.#emit = emit;
     this.#outage = new Outage(link, emit);
     this.#window = heartbeatWindow(host.interval);
+    this.#beatEvery = Math.min(this.#window / 4, 1_000);
     this.#remaining = host.limit;
     const request = (instance: string): RateLimitRequest => ({
       limit: host.limit,
@@ -90,10 +92,11 @@ export class FleetLimiter {
     const t = now();
     // The deny cache: the fleet's next token is due no sooner than the store said.
     const due = this.#tokenDue - t;
-    if (due > this.#host.maxWait) return this.#reject(Math.ceil(due), undefined);
+    if (due > this.#host.maxWait) return this.#reject(Math.ceil(due), undefined, true);
     let ask = this.#ask;
-    // Heartbeats a few times per window, not per call: they cost the store more than the decision.
-    if (t - this.#lastBeat >= this.#window / 4) {
+    // Heartbeats at most once a second (and a few times per window), not per call: they cost
+    // the store more than the decision. Often enough that each instance soon knows its share.
+    if (t - this.#lastBeat >= this.#beatEvery) {
       this.#lastBeat = t;
       ask = this.#askBeat;
     }
@@ -110,7 +113,7 @@ export class FleetLimiter {
     if (!reply.admitted) {
       // From when it was sent, which is no later than the store's now: the cache never outlasts the refusal.
       this.#tokenDue = sent + reply.wait;
-      return this.#reject(reply.wait, undefined);
+      return this.#reject(reply.wait, undefined, false);
     }
     // The token is spent either way; a reservation is not given back.
     if (ctx.aborted) return Promise.reject(ctx.reason);
@@ -134,7 +137,7 @@ export class FleetLimiter {
     this.#lastBeat = -Infinity; // beat again with the first call after the outage
     this.#outage.failed(error);
     if (this.#mode === 'allow') return runNext(next, ctx);
-    if (this.#mode === 'reject') return this.#reject(Math.ceil(this.#host.interval / this.#host.limit), error);
+    if (this.#mode === 'reject') return this.#reject(Math.ceil(this.#host.interval / this.#host.limit), error, false);
     return (this.#local ??= this.#fallback()).run(ctx, next);
   }
 
@@ -146,10 +149,30 @@ export class FleetLimiter {
     return local;
   }
 
-  #reject(retryAfter: number, cause: unknown): Promise<never> {
+  /** `bare`: the deny cache's rejections, which carry no stack trace (see {@link bareError}). */
+  #reject(retryAfter: number, cause: unknown, bare: boolean): Promise<never> {
     this.#emit('rejected', { retryAfter });
     // Without a cause, none at all: `{ cause: undefined }` would still set the property.
-    return Promise.reject(new RateLimitedError(undefined, cause === undefined ? { retryAfter } : { retryAfter, cause }));
+    return Promise.reject(bare ? bareError(retryAfter) : new RateLimitedError(undefined, cause === undefined ? { retryAfter } : { retryAfter, cause }));
+  }
+}
+
+/**
+ * A RateLimitedError without a stack trace (its `stack` is its first line).
+ * Capturing a stack costs a few µs, several times the rest of a rejection
+ * answered from memory; a turned-away burst is the deny cache's hot path, and
+ * the frames would only show the limiter's own. Engines without
+ * `Error.stackTraceLimit` (V8's) are left alone and capture as usual.
+ */
+function bareError(retryAfter: number): RateLimitedError {
+  const E = Error as { stackTraceLimit?: number };
+  const limit = E.stackTraceLimit;
+  if (typeof limit !== 'number') return new RateLimitedError(undefined, { retryAfter });
+  E.stackTraceLimit = 0;
+  try {
+    return new RateLimitedError(undefined, { retryAfter });
+  } finally {
+    E.stackTraceLimit = limit;
   }
 }
 

@@ -5,7 +5,7 @@
 //
 // Exactness without floats: times are whole microseconds, and the TAT keeps
 // the fraction of a microsecond that interval / limit leaves as a numerator
-// over `limit` (stored "q:r", meaning q + r / limit µs). So a run of any
+// over `limit` (stored "q:r", meaning q + r / limit µs; "q" when r is 0). So a run of any
 // length admits exactly `limit` per `interval`, like the local bucket. Every
 // number stays a whole number below 2^53, which a Lua double holds exactly;
 // Lua's tostring prints only 14 digits, so the script writes them with %.0f.
@@ -22,7 +22,7 @@ export interface RateLimitRequest {
   readonly interval: number;
   /** ms the call may wait for its token (`Infinity`: any time). */
   readonly maxWait: number;
-  /** Who asks, for the heartbeat set; `''` to skip the heartbeat (`instances` is counted either way). */
+  /** Who asks, for the heartbeat set; `''` to skip the heartbeat (then `instances` is `0`). */
   readonly instance: string;
   /** ms for which an instance counts as sharing the key after its last heartbeat. */
   readonly window: number;
@@ -39,10 +39,7 @@ export interface RateLimitReply {
   readonly wait: number;
   /** Tokens left in the bucket after this decision, from 0 to `limit`. */
   readonly remaining: number;
-  /**
-   * Instances seen sharing the key within `window` ms (as of the last heartbeat of any of
-   * them), this one included once it sent one; `0` when none did lately.
-   */
+  /** Instances seen sharing the key within `window` ms, this one included; `0` without a heartbeat. */
   readonly instances: number;
 }
 
@@ -56,24 +53,23 @@ function intervalUs(interval: number): number {
   return Math.max(1, Math.round(interval * 1_000));
 }
 
-// KEYS[1] the TAT ("q:r"), KEYS[2] the heartbeat set.
+// KEYS[1] the TAT ("q:r", or "q" when r is 0), KEYS[2] the heartbeat set.
 // ARGV: limit, interval µs, maxWait µs (-1: none), instance ('' : no heartbeat), window ms.
-// Returns { admitted 0/1, wait ms, remaining, instances }. The heartbeat (ZADD, pruning, PEXPIRE)
-// only when an instance is given; the count (ZCARD, O(1)) always.
+// Returns { admitted 0/1, wait ms, remaining, instances (0 without a heartbeat) }. Three
+// commands per decision (TIME, GET, SET): the heartbeat's four only when an instance is given.
 const LUA = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = t[1] * 1000000 + t[2]
 local L = tonumber(ARGV[1])
 local I = tonumber(ARGV[2])
 local W = tonumber(ARGV[3])
 local q, r = now, 0
 local v = redis.call('GET', KEYS[1])
 if v then
-  local sq, sr = string.match(v, '^(%d+):(%d+)$')
-  if sq then
-    sq = tonumber(sq)
-    sr = tonumber(sr)
-    if sq > now or (sq == now and sr > 0) then q, r = sq, sr end
-  end
+  local sq, sr = v, 0
+  local c = string.find(v, ':', 1, true)
+  if c then sq, sr = string.sub(v, 1, c - 1), tonumber(string.sub(v, c + 1)) end
+  sq = tonumber(sq)
+  if sq and sr and (sq > now or (sq == now and sr > 0)) then q, r = sq, sr end
 end
 local b = I % L
 q = q + (I - b) / L
@@ -87,19 +83,23 @@ if W < 0 or due <= W then
   ok = 1
   local ttl = q - now
   if r > 0 then ttl = ttl + 1 end
-  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', q, r), 'PX', string.format('%.0f', math.max(1, math.ceil(ttl / 1000))))
+  local tat = string.format('%.0f', q)
+  if r > 0 then tat = tat .. ':' .. string.format('%.0f', r) end
+  redis.call('SET', KEYS[1], tat, 'PX', math.max(1, math.ceil(ttl / 1000)))
   left = math.floor(((I - (q - now)) * L - r) / I)
 end
 if left < 0 then left = 0 elseif left > L then left = L end
 local wait = 0
 if due > 0 then wait = math.ceil(due / 1000) end
+local n = 0
 if ARGV[4] ~= '' then
   local ms = math.floor(now / 1000)
   redis.call('ZADD', KEYS[2], string.format('%.0f', ms), ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', ms - tonumber(ARGV[5])))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  n = redis.call('ZCARD', KEYS[2])
 end
-return { ok, wait, left, redis.call('ZCARD', KEYS[2]) }`;
+return { ok, wait, left, n }`;
 
 /** The TAT as the memory store keeps it: q + r / limit µs. */
 interface Tat {
@@ -155,17 +155,17 @@ export const rateLimitOp: ScriptOp<RateLimitRequest, RateLimitReply> = {
     }
     left = Math.min(L, Math.max(0, left));
     const wait = due > 0 ? Math.ceil(due / 1_000) : 0;
-    let seen = kv.get<Map<string, number>>(keys[1]!);
+    let instances = 0;
     if (request.instance !== '') {
       const w = Math.max(1, Math.ceil(request.window));
       const ms = Math.floor(now / 1_000);
-      seen ??= new Map<string, number>();
+      const seen = kv.get<Map<string, number>>(keys[1]!) ?? new Map<string, number>();
       seen.set(request.instance, ms);
       // ZREMRANGEBYSCORE -inf (ms - w: scores below ms - w go.
       for (const [id, at] of seen) if (at < ms - w) seen.delete(id);
       kv.set(keys[1]!, seen, w);
+      instances = seen.size;
     }
-    // Without a heartbeat, the set as it is (pruned by the last one), as ZCARD counts it.
-    return { admitted, wait, remaining: left, instances: seen?.size ?? 0 };
+    return { admitted, wait, remaining: left, instances };
   },
 };
