@@ -6,7 +6,7 @@ import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js
 import { isCalledOff, runNext, type Ctx, type Next } from './internal/context.js';
 import { FULL, SlotPolicy, type Rejection } from './internal/slots.js';
 import { now } from './internal/timers.js';
-import { INFINITE, INTEGER, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { Flag, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 
 /** How an {@link AdaptiveLimiter} finds its limit. */
 export type AdaptiveLimitAlgorithm = 'gradient' | 'vegas' | 'aimd';
@@ -115,16 +115,16 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
   constructor(options?: AdaptiveLimiterOptions) {
     super('limitChange rejected', OWNER);
     const o = objectOptions<AdaptiveLimiterOptions>(OWNER, options, 'initialLimit minLimit maxLimit algorithm maxQueue queueTimeout handle handleResult');
-    const min = numberOption(OWNER, 'minLimit', o.minLimit, 1, INTEGER, 1);
-    const max = numberOption(OWNER, 'maxLimit', o.maxLimit, 1000, INTEGER | INFINITE, 1);
+    const min = numberOption(OWNER, 'minLimit', o.minLimit, 1, Flag.INTEGER, 1);
+    const max = numberOption(OWNER, 'maxLimit', o.maxLimit, 1000, Flag.INTEGER | Flag.INFINITE, 1);
     if (min > max) invalid(OWNER, 'minLimit', `at most maxLimit (${max})`, min, RangeError);
-    const initial = numberOption(OWNER, 'initialLimit', o.initialLimit, Math.min(max, Math.max(min, 20)), INTEGER, 1);
+    const initial = numberOption(OWNER, 'initialLimit', o.initialLimit, Math.min(max, Math.max(min, 20)), Flag.INTEGER, 1);
     if (initial < min || initial > max) invalid(OWNER, 'initialLimit', `in [minLimit, maxLimit] = [${min}, ${max}]`, initial, RangeError);
     const algorithm = enumOption(OWNER, 'algorithm', o.algorithm, ALGORITHMS, 'gradient');
     this.#algorithm = new (algorithm === 'gradient' ? Gradient : algorithm === 'vegas' ? Vegas : Aimd)(initial, min, max);
     this.#limit = initial;
-    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, INTEGER | INFINITE);
-    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, INFINITE);
+    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, Flag.INTEGER | Flag.INFINITE);
+    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, Flag.INFINITE);
     this.#handle = functionOption(OWNER, 'handle', o.handle);
     this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
     this.#settledValue = (value) => {

@@ -1,7 +1,7 @@
 import type { BulkheadRejectionReason } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
 import { SlotPolicy } from './internal/slots.js';
-import { INFINITE, INTEGER, numberOption, objectOptions, required } from './internal/validate.js';
+import { Flag, numberOption, objectOptions, required } from './internal/validate.js';
 
 /** Options of {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -78,9 +78,9 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
     super('rejected', OWNER);
     const o = objectOptions<BulkheadOptions>(OWNER, options, 'maxConcurrent maxQueue queueTimeout');
     if (o.maxConcurrent === undefined) required(OWNER, 'maxConcurrent');
-    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, INTEGER, 1);
-    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, INTEGER | INFINITE);
-    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, INFINITE);
+    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, Flag.INTEGER, 1);
+    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, Flag.INTEGER | Flag.INFINITE);
+    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, Flag.INFINITE);
   }
 
   /** Calls of `fn` running now. */
@@ -93,14 +93,10 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
     // A free slot implies an empty queue: slots are handed to waiters, never freed under them.
     if (this.#running < this.maxConcurrent) {
       this.#running++;
-      return this.#start(ctx, next);
+      // The slot is released (or handed on) when the call settles.
+      return runNext(next, ctx).then(this.#settledValue, this.#settledError);
     }
     return this.enqueue(ctx, next);
-  }
-
-  /** Runs the call in a slot it already holds; the slot is released (or handed on) when it settles. */
-  #start(ctx: Ctx, next: Next): Promise<unknown> {
-    return runNext(next, ctx).then(this.#settledValue, this.#settledError);
   }
 
   #release(): void {

@@ -2,7 +2,7 @@ import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, fork } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { startTimer, stopTimer, type TimerHandle } from './internal/timers.js';
-import { INFINITE, INTEGER, functionOption, invalid, numberOption, objectOptions, required } from './internal/validate.js';
+import { Flag, functionOption, invalid, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 import type { Outcome, RetryBudgetLike } from './retry.js';
 
@@ -80,10 +80,10 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
         return ms >= 0 ? ms : 0;
       };
     } else {
-      const ms = numberOption(OWNER, 'delay', o.delay, 0, INFINITE);
+      const ms = numberOption(OWNER, 'delay', o.delay, 0, Flag.INFINITE);
       this.delayOf = () => ms;
     }
-    this.maxHedges = numberOption(OWNER, 'maxHedges', o.maxHedges, 1, INTEGER);
+    this.maxHedges = numberOption(OWNER, 'maxHedges', o.maxHedges, 1, Flag.INTEGER);
     this.handle = functionOption(OWNER, 'handle', o.handle);
     this.handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
     if (o.budget !== undefined && (typeof o.budget?.tryRetry !== 'function' || typeof o.budget.onFirstAttempt !== 'function')) {

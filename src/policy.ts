@@ -121,7 +121,7 @@ export type WidenedBy<P> = P extends { readonly '~widen': [infer W] } ? W : neve
  */
 export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
   /** The policies, outermost first (nested wraps flattened). */
-  readonly policies: readonly Policy<unknown>[];
+  declare readonly policies: readonly Policy<unknown>[]; // declared: the constructor creates it (bench/bundle.mjs)
   readonly #entry: Next; // #private: a minified name
 
   constructor(policies: readonly Policy<unknown>[]) {
@@ -131,15 +131,12 @@ export class PolicyWrap<W = never> extends PolicyBase<Record<never, never>, W> {
       if (policy === null || typeof policy !== 'object' || typeof policy.execute !== 'function') {
         throw mustBe('wrap: every argument', 'a policy', policy);
       }
-      if (policy instanceof PolicyWrap) flat.push(...policy.policies);
-      else flat.push(policy);
+      flat.push(...(policy instanceof PolicyWrap ? policy.policies : [policy]));
     }
     this.policies = flat;
     // Built once: each stage calls the next one, so a call through the
     // pipeline allocates no closures for built-in policies.
-    let next: Next = invoke;
-    for (let i = flat.length - 1; i >= 0; i--) next = stage(flat[i]!, next);
-    this.#entry = next;
+    this.#entry = flat.reduceRight<Next>((next, policy) => stage(policy, next), invoke);
   }
 
   /** @internal */

@@ -3,7 +3,7 @@ import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { now } from './internal/timers.js';
-import { INFINITE, INTEGER, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { Flag, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /** What an attempt ended with: a thrown error or a returned value. */
@@ -143,12 +143,12 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   constructor(options?: RetryOptions) {
     super('retry giveUp success', OWNER);
     const o = objectOptions<RetryOptions>(OWNER, options, 'maxRetries initialDelay multiplier maxDelay jitter delay maxElapsedTime retryAfter handle handleResult budget random');
-    this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, INTEGER | INFINITE);
-    this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, INFINITE);
+    this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, Flag.INTEGER | Flag.INFINITE);
+    this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, Flag.INFINITE);
     this.#schedule = {
       firstDelay: numberOption(OWNER, 'initialDelay', o.initialDelay, 100),
       growth: numberOption(OWNER, 'multiplier', o.multiplier, 2, 0, 1),
-      delayCap: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, INFINITE),
+      delayCap: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, Flag.INFINITE),
       spread: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
       draw: functionOption<() => number>(OWNER, 'random', o.random),
     };
@@ -253,7 +253,15 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     let delay = 0;
     if (attempt > this.#maxRetries) reason = 'maxRetries';
     else {
-      delay = this.#delayAfter(attempt, outcome, previousDelay);
+      const s = this.#schedule;
+      const hinted = this.#hint(outcome);
+      delay =
+        typeof hinted === 'number' && hinted >= 0
+          ? hinted
+          : this.#customDelay !== undefined
+            ? this.#customDelay(attempt, outcome)
+            : backoffDelay(s, attempt, previousDelay);
+      delay = delay >= 0 ? Math.min(delay, s.delayCap) : 0; // 0 for NaN or negative from a custom schedule
       if (now() + delay - started > this.#maxElapsedTime) reason = 'maxElapsedTime'; // never above Infinity
       else if (this.#budget !== undefined && !this.#budget.tryRetry()) reason = 'budget';
     }
@@ -263,18 +271,6 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     }
     this.emit('retry', { attempt, delay, ...outcome }); // a failure path: a payload nobody reads costs less than its guard's bytes
     return delay;
-  }
-
-  #delayAfter(attempt: number, outcome: Outcome, previous: number): number {
-    const s = this.#schedule;
-    const hinted = this.#hint(outcome);
-    const delay =
-      typeof hinted === 'number' && hinted >= 0
-        ? hinted
-        : this.#customDelay !== undefined
-          ? this.#customDelay(attempt, outcome)
-          : backoffDelay(s, attempt, previous);
-    return delay >= 0 ? Math.min(delay, s.delayCap) : 0; // 0 for NaN or negative from a custom schedule
   }
 }
 

@@ -1,7 +1,7 @@
 import { TimeoutError } from './errors.js';
 import { type AbortListener, type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
-import { INFINITE, enumOption, numberOption, objectOptions, required } from './internal/validate.js';
+import { Flag, enumOption, numberOption, objectOptions, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /**
@@ -42,22 +42,24 @@ const OWNER = 'withTimeout';
  * ```
  */
 export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
+  // Declared, not fields: the constructor creates them either way (a field would cost bytes, bench/bundle.mjs).
   /** The timeout in ms. */
-  readonly timeout: number;
+  declare readonly timeout: number;
   /** The strategy in force. */
-  readonly strategy: TimeoutStrategy;
+  declare readonly strategy: TimeoutStrategy;
 
   constructor(ms: number, options?: TimeoutOptions) {
     super('timeout', OWNER);
     if (ms === undefined) required(OWNER, 'ms');
-    this.timeout = numberOption(OWNER, 'ms', ms, 0, INFINITE);
+    this.timeout = numberOption(OWNER, 'ms', ms, 0, Flag.INFINITE);
     const o = objectOptions<TimeoutOptions>(OWNER, options, 'strategy');
     this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
   }
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
-    if (this.timeout === Infinity) return next(ctx);
+    const ms = this.timeout;
+    if (ms === Infinity) return next(ctx);
     const aggressive = this.strategy === 'aggressive';
     // Aggressive stops waiting for fn when the caller or an enclosing policy gives up, too.
     if (aggressive && ctx.aborted) return Promise.reject(ctx.reason);
@@ -66,7 +68,6 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
     return new Promise((resolve, reject) => {
       let timedOut: TimeoutError | undefined;
       let done = false; // the caller has its answer: fn settled, or (aggressive) the deadline passed or the call was aborted
-      let onAbort: AbortListener | undefined; // set while listening for the call's abort
       // One plain timer per call. A shared per-policy deadline queue would not be
       // cheaper: no timer may outlive a call, so it would be cleared and re-armed
       // whenever it empties, and that is most of what setTimeout costs here (bench/).
@@ -76,23 +77,21 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
         // reason ends the call, and it is no timeout to count.
         const callerFirst = ctx.aborted;
         if (!callerFirst) {
-          timedOut = new TimeoutError(undefined, { timeout: this.timeout });
+          timedOut = new TimeoutError(undefined, { timeout: ms });
           scope.abort(timedOut);
-          if (this.listeners.timeout !== undefined) this.emit('timeout', { timeout: this.timeout });
+          this.emit('timeout', { timeout: ms }); // emit has its own guard: a deadline is no hot path
         }
         if (aggressive) {
           done = true;
-          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           reject(callerFirst ? ctx.reason : timedOut);
         }
-      }, this.timeout);
+      }, ms);
       next(inner).then(
         (value) => {
           if (done) return;
           done = true;
           stopTimer(timer);
-          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           resolve(value);
         },
@@ -101,10 +100,9 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
           if (done) return;
           done = true;
           stopTimer(timer);
-          if (onAbort !== undefined) ctx.unlisten(onAbort);
           scope.release();
           if (timedOut === undefined || error === timedOut) reject(error);
-          else reject(new TimeoutError(undefined, { timeout: this.timeout, cause: error }));
+          else reject(new TimeoutError(undefined, { timeout: ms, cause: error }));
         },
       );
       // Aggressive: the call's abort (the caller's signal, an enclosing timeout, a
@@ -116,16 +114,20 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
       if (aggressive && ctx.abortable) {
         void Promise.resolve().then(() => {
           if (done) return;
-          const stop = (): void => {
-            done = true;
-            stopTimer(timer);
-            scope.abort(ctx.reason); // scopes inside hear it even if none had listened upstream yet
-            scope.release();
-            reject(ctx.reason);
+          // Through the scope, which hears the call's abort first and passes it inside: releasing
+          // the scope stops the listening. Its own abort at the deadline is no abort of the call.
+          const onAbort: AbortListener = {
+            handleEvent() {
+              if (!ctx.aborted) return;
+              done = true;
+              stopTimer(timer);
+              scope.abort(ctx.reason); // scopes inside hear it even if none had listened upstream yet
+              scope.release();
+              reject(ctx.reason);
+            },
           };
-          if (ctx.aborted) return stop();
-          // ctx.listen, not ctx.signal: hearing the abort needs no AbortController.
-          ctx.listen((onAbort = { handleEvent: stop }));
+          if (ctx.aborted) onAbort.handleEvent();
+          else scope.listen(onAbort);
         });
       }
     });

@@ -18,16 +18,11 @@ export interface AbortListener {
  * flight would otherwise collect a listener per call, and Node warns of a
  * leak past 10. Listeners are told in the order they subscribed.
  */
-class Hub {
-  readonly listeners = new Set<AbortListener>();
-  readonly #signal: AbortSignal; // #private: a minified name
-  constructor(signal: AbortSignal) {
-    this.#signal = signal;
-  }
-  handleEvent(): void {
-    hubs.delete(this.#signal);
-    const listeners = [...this.listeners];
-    this.listeners.clear();
+class Hub extends Set<AbortListener> {
+  handleEvent(event: Event): void {
+    hubs.delete(event.target as AbortSignal); // the signal it listens on: the one that aborted
+    const listeners = [...this];
+    this.clear();
     for (const listener of listeners) listener.handleEvent();
   }
 }
@@ -38,16 +33,16 @@ const hubs = /* @__PURE__ */ new WeakMap<AbortSignal, Hub>();
 export function watch(signal: AbortSignal, listener: AbortListener): void {
   let hub = hubs.get(signal);
   if (hub === undefined) {
-    hub = new Hub(signal);
+    hub = new Hub();
     hubs.set(signal, hub);
     signal.addEventListener('abort', hub, { once: true });
   }
-  hub.listeners.add(listener);
+  hub.add(listener);
 }
 
 export function unwatch(signal: AbortSignal, listener: AbortListener): void {
   const hub = hubs.get(signal);
-  if (hub === undefined || !hub.listeners.delete(listener) || hub.listeners.size > 0) return;
+  if (hub === undefined || !hub.delete(listener) || hub.size > 0) return;
   hubs.delete(signal);
   signal.removeEventListener('abort', hub);
 }
@@ -62,14 +57,14 @@ export function unwatch(signal: AbortSignal, listener: AbortListener): void {
  */
 export class Scope {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
-  #controller: AbortController | undefined = undefined;
-  // What this scope listens on: the signal of the context it was forked from
-  // (its parent scope's, or the caller's), or (with no controller) that context itself.
-  #upstream: AbortSignal | Ctx | undefined = undefined;
-  #listeners: AbortListener[] | undefined = undefined;
+  #controller: AbortController | undefined;
+  // Whether it listens on the context it was forked from (through `listen`: a parent
+  // scope's listeners or the caller's signal, never a parent's AbortController).
+  #linked = false;
+  #listeners: AbortListener[] | undefined;
   #aborted = false;
   #released = false;
-  #abortReason: unknown = undefined;
+  #abortReason: unknown;
 
   /** The context this scope was forked from: it aborts when that one does. */
   readonly #from: Ctx;
@@ -90,16 +85,10 @@ export class Scope {
   get signal(): AbortSignal {
     if (this.#controller !== undefined) return this.#controller.signal;
     const controller = (this.#controller = new AbortController());
-    if (this.#aborted) {
-      controller.abort(this.#abortReason);
-    } else if (!this.#released && this.#upstream === undefined && this.#from.abortable) {
-      const up = this.#from.signal;
-      if (up.aborted) this.abort(up.reason);
-      else {
-        this.#upstream = up;
-        watch(up, this);
-      }
-    }
+    if (this.#aborted) controller.abort(this.#abortReason);
+    // Released, it follows upstream no more: an abort there after the owner is done reaches no signal.
+    else if (!this.#released && this.#from.aborted) this.abort(this.#from.reason);
+    else this.#link();
     return controller.signal;
   }
 
@@ -109,7 +98,7 @@ export class Scope {
    */
   listen(listener: AbortListener): void {
     (this.#listeners ??= []).push(listener);
-    if (this.#upstream === undefined && !this.#released && this.#from.listen(this)) this.#upstream = this.#from;
+    this.#link();
   }
 
   unlisten(listener: AbortListener): void {
@@ -144,12 +133,15 @@ export class Scope {
     this.abort(this.#from.reason);
   }
 
+  /** Listens upstream, once, while the owner runs. */
+  #link(): void {
+    if (!this.#linked && !this.#released) this.#linked = this.#from.listen(this);
+  }
+
   #unlink(): void {
-    const up = this.#upstream;
-    if (up === undefined) return;
-    this.#upstream = undefined;
-    if (up instanceof Ctx) up.unlisten(this);
-    else unwatch(up, this);
+    if (!this.#linked) return;
+    this.#linked = false;
+    this.#from.unlisten(this);
   }
 }
 
@@ -159,7 +151,7 @@ export class Scope {
  * pass it on as it is.
  */
 export class Ctx implements PolicyContext {
-  #own: AbortSignal | undefined = undefined; // #private: a minified name
+  #own: AbortSignal | undefined; // #private: a minified name
 
   // Declared, not parameter properties: an ES2022 build would define each field
   // and then assign it, costing bytes and work per call.
@@ -200,7 +192,7 @@ export class Ctx implements PolicyContext {
 
   /** Whether anything can abort this call: a caller's signal or an enclosing scope. */
   get abortable(): boolean {
-    return this.scope !== undefined || this.callerSignal !== undefined;
+    return (this.scope ?? this.callerSignal) !== undefined;
   }
 
   /** Whether the caller or an enclosing policy has given up on this call. */
@@ -246,10 +238,9 @@ export class Ctx implements PolicyContext {
  */
 export function isCalledOff(ctx: Ctx): boolean {
   if (!ctx.aborted) return false;
-  const up = ctx.callerSignal;
-  if (up !== undefined && up.aborted) return ctx.outer === undefined || isCalledOff(ctx.outer);
-  const reason = ctx.reason as { name?: unknown } | null | undefined;
-  return !(typeof reason === 'object' && reason !== null && reason.name === 'TimeoutError');
+  if (ctx.callerSignal?.aborted) return ctx.outer === undefined || isCalledOff(ctx.outer);
+  const reason = ctx.reason as { name?: unknown } | null;
+  return !(typeof reason === 'object' && reason?.name === 'TimeoutError');
 }
 
 /**

@@ -63,15 +63,13 @@ export abstract class SlotPolicy<E extends { rejected: Rejection }> extends Poli
   /** @internal The waiter's signal aborted while it was queued. */
   abandon(waiter: Waiter): void {
     if (!this.#waiting.remove(waiter)) return;
-    const reason = waiter.reason;
     waiter.detach();
-    waiter.reject(reason);
+    waiter.reject(waiter.reason);
   }
 
   #expire(waiter: Waiter): void {
     if (!this.#waiting.remove(waiter)) return;
-    waiter.timer = undefined;
-    waiter.detach();
+    waiter.detach(); // its timer fired: stopping it again is harmless
     this.emit('rejected', QUEUE_TIMEOUT as E['rejected']);
     waiter.reject(this.rejection(QUEUE_TIMEOUT));
   }

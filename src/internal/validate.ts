@@ -4,12 +4,23 @@
 // Every message goes through `invalid`, so a bundle carries one template
 // (bytes matter: see bench/bundle.mjs).
 
-/** Flags of a number option's rule (numberOption's `flags`), combined with `|`. */
-export const INTEGER = 1;
-/** `Infinity` is allowed. */
-export const INFINITE = 2;
-/** `min` itself is not allowed. */
-export const ABOVE = 4;
+/**
+ * Flags of a number option's rule (numberOption's `flags`), combined with `|`.
+ * A const enum: the build writes the numbers, where a constant would be a
+ * variable in every bundle. (INTEGER, INFINITE and ABOVE below are the same
+ * flags for the files that still import them.)
+ */
+export const enum Flag {
+  /** A whole number. */
+  INTEGER = 1,
+  /** `Infinity` is allowed. */
+  INFINITE = 2,
+  /** `min` itself is not allowed. */
+  ABOVE = 4,
+}
+export const INTEGER = Flag.INTEGER;
+export const INFINITE = Flag.INFINITE;
+export const ABOVE = Flag.ABOVE;
 
 /** Throws `owner: option "name" must be <expected>, got <value>`. */
 export function invalid(owner: string, name: string, expected: string, value: unknown, kind?: ErrorConstructor): never {
@@ -37,9 +48,9 @@ export function required(owner: string, name: string): never {
 export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, flags = 0, min = 0, max = Infinity): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') invalid(owner, name, 'a number', value);
-  const above = flags & ABOVE;
-  const infinite = flags & INFINITE;
-  const integer = flags & INTEGER;
+  const above = flags & Flag.ABOVE;
+  const infinite = flags & Flag.INFINITE;
+  const integer = flags & Flag.INTEGER;
   // NaN fails every comparison, so it fails here too. An integer is finite.
   if (!((above ? value > min : value >= min) && value <= max && (value === Infinity ? infinite : integer ? Number.isInteger(value) : Number.isFinite(value)))) {
     // Interval notation, e.g. "an integer in [1, Infinity]", "a number in (0, 1]", "a number in [0, Infinity)".
@@ -87,8 +98,8 @@ export function objectOptions<O extends object>(owner: string, options: unknown,
  */
 export function known(owner: string, what: string, name: unknown, allowed: string): void {
   const valid = allowed.split(' ');
-  // '' is no name, also where nothing is allowed (a wrap's events: ''.split(' ') is ['']).
-  if (name === '' || !valid.includes(name as string)) {
+  // A falsy name is none: '' above all, also where nothing is allowed (a wrap's events: ''.split(' ') is ['']).
+  if (!name || !valid.includes(name as string)) {
     // The nearest name shares the longest start with what was typed, at least 3
     // characters (ties: the first in `allowed`). Most slips come after the first
     // letters, and an edit distance would cost every bundle more bytes than it is
