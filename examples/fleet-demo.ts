@@ -25,6 +25,10 @@ const BREAKER = { failureThreshold: 3, openDuration: 2_000, syncInterval: 200 };
 const started = performance.now();
 const log = (line: string): void => console.log(`${String(Math.round(performance.now() - started)).padStart(5)} ms  ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `done()` holds, checking every 20 ms, for at most `ms` (5 syncs by default). */
+async function until(done: () => boolean, ms = 5 * BREAKER.syncInterval): Promise<void> {
+  for (const end = performance.now() + ms; !done() && performance.now() < end; ) await sleep(20);
+}
 
 // --- the dependencies: a quotes API with a quota, and a payments service that breaks ---
 let paymentsMode: 'up' | 'down' | 'slow' = 'up';
@@ -152,7 +156,7 @@ for (const instance of fleet) await instance.pay();
 log('payments goes down; A is the instance taking payments right now');
 paymentsMode = 'down';
 for (let i = 0; i < BREAKER.failureThreshold; i++) await A.pay();
-await sleep(BREAKER.syncInterval * 2);
+await until(() => B.breaker.state === 'open' && C.breaker.state === 'open');
 log('B and C never saw a failure; now they take payments:');
 const before = { ...upstreamCalls.payments };
 await B.pay();
@@ -163,10 +167,10 @@ log(`B and C called payments ${calledAnyway} times after A's failures opened the
 // --- 3. the trial that closes it ---
 console.log(`\n--- 3. the trial that closes it: payments is back; after openDuration (${BREAKER.openDuration} ms) the fleet lets one trial call through`);
 paymentsMode = 'slow';
-while (A.breaker.state === 'open') await sleep(50);
-log(`the circuit reads ${A.breaker.state}; all three take a payment at once:`);
+await until(() => fleet.every((instance) => instance.breaker.state === 'half-open'), BREAKER.openDuration + 1_000);
+log('all three take a payment at once:');
 await Promise.all(fleet.map((instance) => instance.pay()));
-await sleep(BREAKER.syncInterval * 2);
+await until(() => fleet.every((instance) => instance.breaker.state === 'closed'));
 log(`circuit: A ${A.breaker.state}, B ${B.breaker.state}, C ${C.breaker.state}`);
 paymentsMode = 'up';
 for (const instance of fleet) await instance.pay();
