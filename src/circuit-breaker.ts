@@ -1,8 +1,9 @@
+import type { BreakerFleet } from './breaker/fleet.js';
 import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './breaker/options.js';
 import type { CircuitBreakerEvents, CircuitBreakerStats } from './breaker/events.js';
-import type { CircuitBreakerSnapshot, CircuitState } from './breaker/snapshot.js';
+import { rejection } from './breaker/rejection.js';
+import { finite, type CircuitBreakerSnapshot, type CircuitState } from './breaker/snapshot.js';
 import { CountWindow, FAILED, SLOW, TimeWindow, type CallWindow } from './breaker/window.js';
-import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 import { isCalledOff, type Ctx, type Next } from './internal/context.js';
 import { now } from './internal/timers.js';
 import { PolicyBase } from './policy.js';
@@ -13,27 +14,10 @@ export type { CircuitBreakerEvents, CircuitBreakerStats };
 type Phase = Exclude<CircuitState, 'isolated'>;
 const NO_PAYLOAD: Readonly<Record<never, never>> = /* @__PURE__ */ Object.freeze({});
 
-// An open breaker's whole point is to fail fast, and a stack trace costs
-// microseconds while pointing only into the breaker. Where the runtime has
-// Error.stackTraceLimit (V8, JavaScriptCore) rejections are built without one;
-// name, message, retryAfter and cause stay.
-const ErrorCtor = Error as { stackTraceLimit?: number };
-function rejection(state: 'open' | 'half-open' | 'isolated', retryAfter: number, cause: unknown): BrokenCircuitError {
-  const limit = ErrorCtor.stackTraceLimit;
-  if (typeof limit === 'number') ErrorCtor.stackTraceLimit = 0;
-  try {
-    if (state === 'isolated') return new IsolatedCircuitError(undefined, cause === undefined ? undefined : { cause });
-    const message = state === 'open' ? undefined : 'Circuit is half-open, its trials busy';
-    return new BrokenCircuitError(message, cause === undefined ? { retryAfter } : { retryAfter, cause });
-  } finally {
-    if (typeof limit === 'number') ErrorCtor.stackTraceLimit = limit;
-  }
-}
-
 /**
  * A circuit breaker: after too many failures it rejects calls at once with
  * `BrokenCircuitError` for `openDuration`, then lets trial calls through and
- * closes again when they succeed.
+ * closes again when they succeed (with a `store`, for a fleet: {@link CircuitBreakerOptions.store}).
  *
  * @example
  * ```ts
@@ -52,6 +36,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #o: ResolvedOptions;
   readonly #window: CallWindow;
+  readonly #fleet: BreakerFleet | undefined; // with a store: the fleet's state, of which these fields are a view
   #phase: Phase = 'closed';
   /** Bumped on every state change: results of calls admitted earlier are ignored. */
   #generation = 0;
@@ -73,10 +58,11 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   #onError!: (error: unknown) => never;
 
   constructor(options?: CircuitBreakerOptions) {
-    super('stateChange open halfOpen close rejected success failure', 'CircuitBreaker');
+    super('stateChange open halfOpen close rejected success failure storeError storeRecovered', 'CircuitBreaker');
     const o = (this.#o = resolveOptions(options));
     const t = now();
-    this.#window = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
+    const w = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
+    this.#window = (this.#fleet = o.store?.fleet.breaker(this, o, w, options!))?.tally ?? w;
     if (o.initialState !== undefined) this.#restore(o.initialState, t);
     this.#watchGeneration(this.#generation);
   }
@@ -128,12 +114,11 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   toJSON(): CircuitBreakerSnapshot {
     const state = this.state;
     const t = now();
-    const open = state === 'open';
     return {
       version: 1,
       state,
       savedAt: Date.now(),
-      openRemaining: open ? finite(this.#dueAt - t) : 0,
+      openRemaining: state === 'open' ? finite(this.#dueAt - t) : 0,
       openDuration: finite(this.#openFor),
       opens: this.#opens,
       isolations: this.#isolations,
@@ -145,7 +130,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
     // The happy path: closed, nothing else to decide.
-    if (this.#phase === 'closed' && this.#isolations === 0) return this.#call(ctx, next, this.#generation);
+    if (this.#phase === 'closed' && this.#isolations === 0 && !this.#fleet?.stale) return this.#call(ctx, next, this.#generation);
     return this.#admit(ctx, next);
   }
 
@@ -154,12 +139,17 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     if (this.#isolations === 0) this.#sync(t);
     // A listener of that transition may have aborted this call: it must not start.
     if (ctx.aborted) return Promise.reject(ctx.reason);
+    // With a store, the call may first wait (bounded) for a fresh view or a trial lease (then no more).
+    const wait = this.#fleet?.ready(ctx);
+    if (wait) return wait.then(() => this.#admit(ctx, next));
     // Checked again: such a listener may also have isolated or reset the breaker.
     if (this.#isolations === 0) {
       if (this.#phase === 'closed') return this.#call(ctx, next, this.#generation);
       if (this.#phase === 'half-open') {
-        const free = this.#trials < this.#o.halfOpenMaxCalls;
-        if (free || t >= this.#dueAt) {
+        // With a store, a trial needs one of the fleet's leases (which expire instead of counting as hung).
+        const lease = this.#fleet?.lease();
+        const free = lease ?? this.#trials < this.#o.halfOpenMaxCalls;
+        if (free || (lease === undefined && t >= this.#dueAt)) {
           if (!free) {
             // Every trial slot has been busy for a whole open wait: count those
             // trials as hung, ignore their results, and start a fresh one.
@@ -250,6 +240,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     if (this.#phase === 'half-open') {
       if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(thrown, result);
       this.#trials--;
+      this.#fleet?.ended(true);
       if (++this.#successes >= this.#o.successThreshold) this.#close('half-open');
       return;
     }
@@ -267,7 +258,10 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   }
 
   #ignore(generation: number): void {
-    if (generation === this.#generation && this.#phase === 'half-open') this.#trials--;
+    if (generation === this.#generation && this.#phase === 'half-open') {
+      this.#trials--;
+      this.#fleet?.ended(false);
+    }
   }
 
   /** Moves an open circuit whose wait has passed to half-open. */
@@ -278,11 +272,20 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   /** Opens the circuit (from closed or half-open) on the failure `result`. */
   #open(thrown: boolean, result: unknown): void {
-    const from = this.#phase;
-    this.#openFor = this.#o.openDuration(++this.#opens);
-    this.#dueAt = now() + this.#openFor;
+    const openFor = (this.#openFor = this.#o.openDuration(++this.#opens));
+    this.#fleet?.opened(openFor);
+    this.#dueAt = now() + openFor;
     this.#cause = thrown ? result : undefined;
-    if (this.#enter('open', from) && this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
+    if (this.#enter('open', this.#phase) && this.listeners.open !== undefined) this.emit('open', thrown ? { error: result } : { value: result });
+  }
+
+  /** @internal The fleet's circuit is open: until `dueAt`, after `opens` openings. */
+  adopt(dueAt: number, openFor: number, opens: number): void {
+    this.#opens = opens;
+    this.#openFor = openFor;
+    this.#dueAt = dueAt;
+    this.#cause = undefined;
+    if (this.#enter('open', this.#phase) && this.listeners.open !== undefined) this.emit('open', NO_PAYLOAD);
   }
 
   #close(from: CircuitState): void {
@@ -315,7 +318,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   #restore(s: CircuitBreakerSnapshot, t: number): void {
     // Time that passed between save and restore (wall clock; never negative).
-    const elapsed = Math.max(0, Date.now() - s.savedAt) || 0;
+    const elapsed = Math.max(0, Date.now() - s.savedAt);
     this.#window.loadAt(s.window, t, elapsed);
     this.#consecutive = s.consecutiveFailures;
     this.#opens = s.opens;
@@ -327,8 +330,4 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       this.#dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
     }
   }
-}
-
-function finite(ms: number): number | null {
-  return ms === Infinity ? null : Math.max(0, ms);
 }

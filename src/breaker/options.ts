@@ -1,4 +1,5 @@
 import { ABOVE, INFINITE, INTEGER, functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
+import type { Store } from '../store/types.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
 
 /** Options of `CircuitBreaker`. */
@@ -80,6 +81,24 @@ export interface CircuitBreakerOptions {
    * @default undefined
    */
   readonly initialState?: CircuitBreakerSnapshot | undefined;
+  /**
+   * Fleet state: breakers with the same store and `key`, in any number of
+   * processes, share one state (see the README, "Running as a fleet"). Made by
+   * `createRedisStore`, `createMemoryStore` or `createStore`.
+   * @default undefined (a state of this breaker's own)
+   */
+  readonly store?: Store | undefined;
+  /**
+   * The shared state's name in the store: a non-empty string, required with `store`.
+   * @default undefined
+   */
+  readonly key?: string | undefined;
+  /**
+   * With a store: ms between this instance's syncs with the fleet (its counts
+   * sent, the fleet's state read), so how stale its view may be.
+   * @default 1000
+   */
+  readonly syncInterval?: number | undefined;
 }
 
 /** @internal Options resolved and checked, once. */
@@ -97,6 +116,7 @@ export interface ResolvedOptions {
   readonly handle: ((error: unknown) => boolean) | undefined;
   readonly handleResult: ((value: unknown) => boolean) | undefined;
   readonly initialState: CircuitBreakerSnapshot | undefined;
+  readonly store: Store | undefined;
 }
 
 const OWNER = 'CircuitBreaker';
@@ -106,7 +126,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const o = objectOptions<CircuitBreakerOptions>(
     OWNER,
     options,
-    'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState',
+    'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState store key syncInterval',
   );
   const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, ABOVE);
   const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, INTEGER, 1);
@@ -156,6 +176,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     handle: functionOption(OWNER, 'handle', o.handle),
     handleResult: functionOption(OWNER, 'handleResult', o.handleResult),
     initialState: parseSnapshot(OWNER, o.initialState),
+    // Duck-typed: a Store of another copy of breakwater works too. (`null` means none, as `undefined` does.)
+    store: o.store && ((o.store as Partial<Store>).fleet?.breaker ? o.store : invalid(OWNER, 'store', 'a Store', o.store)),
   };
 }
 

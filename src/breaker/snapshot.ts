@@ -52,14 +52,19 @@ function wait(value: unknown): boolean {
 }
 
 function validWindow(window: unknown): window is WindowSnapshot {
-  if (window === null || typeof window !== 'object') return false;
-  const w = window as Record<string, unknown>;
-  if (w.kind === 'count') return typeof w.outcomes === 'string' && /^[0-3]*$/.test(w.outcomes) && count(w.rejections);
-  if (w.kind !== 'time' || !Array.isArray(w.buckets)) return false;
+  // `?.`: a primitive has no `kind` either.
+  const w = window as Record<string, unknown> | null | undefined;
+  if (w?.kind === 'count') return typeof w.outcomes === 'string' && /^[0-3]*$/.test(w.outcomes) && count(w.rejections);
+  if (w?.kind !== 'time' || !Array.isArray(w.buckets)) return false;
   // [age, calls, failures, slow, rejections]: failures and slow calls are among the calls.
   return w.buckets.every(
     (b: unknown) => Array.isArray(b) && b.length === 5 && Number.isFinite(b[0]) && b.slice(1).every(count) && b[2] <= b[1] && b[3] <= b[1],
   );
+}
+
+/** A wait for a snapshot: ms `>= 0`, `null` for one without end. @internal */
+export function finite(ms: number): number | null {
+  return ms === Infinity ? null : Math.max(0, ms);
 }
 
 /** Checks a snapshot given as `initialState`; throws a TypeError naming the option. */
@@ -67,9 +72,8 @@ export function parseSnapshot(owner: string, value: unknown): CircuitBreakerSnap
   if (value === undefined) return undefined;
   const s = value as Partial<Record<keyof CircuitBreakerSnapshot, unknown>> | null;
   const ok =
-    s !== null &&
-    typeof s === 'object' &&
-    s.version === 1 &&
+    // `?.`: a primitive has no `version` either.
+    s?.version === 1 &&
     STATES.includes(s.state as CircuitState) &&
     Number.isFinite(s.savedAt) &&
     // Only an open circuit has a wait left; only an isolated one has holds.

@@ -42,7 +42,7 @@ export class CountWindow implements CallWindow {
   readonly #ring: Uint8Array;
   #head = 0;
 
-  constructor(readonly size: number) {
+  constructor(size: number) {
     this.#ring = new Uint8Array(size);
   }
 
@@ -79,7 +79,7 @@ export class CountWindow implements CallWindow {
   loadAt(snapshot: WindowSnapshot): void {
     if (snapshot.kind !== 'count') return;
     const outcomes = snapshot.outcomes;
-    for (let i = Math.max(0, outcomes.length - this.size); i < outcomes.length; i++) this.recordAt(Number(outcomes[i]) & 3);
+    for (let i = Math.max(0, outcomes.length - this.#ring.length); i < outcomes.length; i++) this.recordAt(Number(outcomes[i]) & 3);
     this.rejections += snapshot.rejections;
   }
 }
@@ -104,10 +104,8 @@ export class TimeWindow implements CallWindow {
   /** Bucket number (time / width) of the newest bucket. */
   #epoch: number;
 
-  constructor(
-    readonly duration: number,
-    t: number,
-  ) {
+  // Plain parameters, not parameter properties: an ES2022 build would declare and assign each (bytes).
+  constructor(duration: number, t: number) {
     this.#width = duration / BUCKETS;
     this.#epoch = Math.floor(t / this.#width);
   }

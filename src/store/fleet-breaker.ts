@@ -1,9 +1,448 @@
-// STUB: owned by the breaker helper — the breaker's fleet glue, reached as store.fleet.breaker(...).
-import type { StoreLink } from './types.js';
+// A CircuitBreaker's fleet side, reached as store.fleet.breaker(...) so that a
+// breaker without a store carries none of it. The breaker's state machine runs
+// as it does alone, on its own fields, which here are this instance's view of
+// the fleet's state; this glue keeps the two in step (breaker/fleet.ts):
+// - no store round trip on the happy path: calls are counted here and sent,
+//   with whatever else happened (an opening, ended trials, isolation holds, a
+//   reset), in one sync per `syncInterval`, whose reply is the fleet's state;
+//   a move of the machine's own (an opening, an ended trial, a hold) is sent at
+//   once, at most one such sync between two periodic ones;
+// - the reply moves the machine where the fleet went (adopt, reset, isolate);
+// - half-open trials need a lease from the store (breaker-op.ts);
+// - the timer stops after IDLE ms (5 intervals at least) without a call, so a dropped
+//   breaker is garbage; the view is then stale, and the next call waits for one
+//   sync (bounded by the store's timeout) before it is decided;
+// - when the store fails, the machine goes on alone on its own window
+//   (`storeError` once), and the fleet's state replaces its own at the first
+//   sync after the store answers again (`storeRecovered` once).
+import type { BreakerFleet, BreakerHost } from '../breaker/fleet.js';
+import type { CircuitBreakerOptions, ResolvedOptions } from '../breaker/options.js';
+import { FAILED, type CallWindow, type WindowSnapshot } from '../breaker/window.js';
+import type { AbortListener, Ctx } from '../internal/context.js';
+import { MAX_TIMER, now } from '../internal/timers.js';
+import { ABOVE, invalid, numberOption, required } from '../internal/validate.js';
+import type { BreakerReply, BreakerRequest } from './breaker-op.js';
+import { Outage } from './outage.js';
+import type { Store, StoreBackend, StoreLink } from './types.js';
 
-/** @internal */
-export function fleetBreaker(link: StoreLink, key: string): unknown {
-  void link;
-  void key;
-  throw new Error('not yet');
+const OWNER = 'CircuitBreaker';
+/**
+ * The sync stops after this many ms without a call (at least 5 intervals): the
+ * view, `state` included, stays fresh through lulls, and a dropped breaker is
+ * garbage soon after.
+ */
+const IDLE = 10_000;
+
+/** The breaker's `emit` (protected on the class: the glue is part of the breaker). */
+type Emit = (event: 'storeError' | 'storeRecovered', payload: { error: unknown } | { downtime: number }) => void;
+
+/**
+ * The window a fleet breaker judges rates on. It records into the breaker's
+ * own window (the one it falls back on while the store is down) and counts
+ * what it has not sent yet; with a time window (`shared`) its totals are the
+ * fleet's as of the last reply plus this instance's since.
+ */
+class FleetTally implements CallWindow {
+  /** The fleet's counts are in force: a time window, and a reply since the store last failed. */
+  shared = false;
+  /** A call ended or was rejected since the last tick. */
+  active = false;
+  /** The fleet's counts as of the last reply, plus what this instance sent since. */
+  fleetCalls = 0;
+  fleetFailures = 0;
+  fleetSlow = 0;
+  /** This instance's counts since its last sync was sent. */
+  newCalls = 0;
+  newFailures = 0;
+  newSlow = 0;
+
+  constructor(readonly own: CallWindow) {}
+
+  get calls(): number {
+    return this.shared ? this.fleetCalls + this.newCalls : this.own.calls;
+  }
+  get failures(): number {
+    return this.shared ? this.fleetFailures + this.newFailures : this.own.failures;
+  }
+  get slow(): number {
+    return this.shared ? this.fleetSlow + this.newSlow : this.own.slow;
+  }
+  get rejections(): number {
+    return this.own.rejections;
+  }
+
+  recordAt(outcome: number, t: number): void {
+    this.own.recordAt(outcome, t);
+    this.active = true;
+    this.newCalls++;
+    this.newFailures += outcome & FAILED;
+    this.newSlow += outcome >> 1;
+  }
+  rejectAt(t: number): void {
+    this.own.rejectAt(t);
+    this.active = true;
+  }
+  ageTo(t: number): void {
+    this.own.ageTo(t);
+  }
+  clearAll(): void {
+    this.own.clearAll();
+    this.fleetCalls = this.fleetFailures = this.fleetSlow = this.newCalls = this.newFailures = this.newSlow = 0;
+  }
+  saveAt(t: number): WindowSnapshot {
+    return this.own.saveAt(t);
+  }
+  loadAt(snapshot: WindowSnapshot, t: number, elapsed: number): void {
+    this.own.loadAt(snapshot, t, elapsed);
+  }
+}
+
+let instances = 0;
+
+/**
+ * One CircuitBreaker's membership of the fleet. See the file's head for what it does.
+ * @internal
+ */
+export class FleetBreaker implements BreakerFleet {
+  readonly tally: FleetTally;
+  /** The view may be out of date: the sync stopped (idle) or never ran. */
+  stale = true;
+  readonly #host: BreakerHost;
+  readonly #link: StoreLink;
+  readonly #key: string;
+  readonly #o: ResolvedOptions;
+  readonly #interval: number;
+  /** Ticks without a call after which the sync stops. */
+  readonly #idleTicks: number;
+  readonly #bucket: number;
+  readonly #ttl: number;
+  readonly #id: string;
+  readonly #outage: Outage;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The sync in flight: at most one; `#again` sends another when it settles. */
+  #busy: Promise<void> | undefined = undefined;
+  #again = false;
+  /** A sync outside the period was sent in this interval (at most one). */
+  #urgent = false;
+  /** The store failed and has not answered since: the machine runs on its own. */
+  #local = false;
+  /** The fleet's generation and resets as of the last reply (-1: none yet, or since an outage). */
+  #generation = -1;
+  #resets = -1;
+  // To send with the next sync.
+  #open = -1;
+  #released = 0;
+  #successes = 0;
+  #askLease = false;
+  #holdsChanged = false;
+  #resetting = false;
+  /** Isolation holds taken here by the user (not yet released). */
+  #own = 0;
+  /** The hold this glue keeps on the machine while other instances isolate the fleet. */
+  #remote: (() => void) | undefined = undefined;
+  /** Leases granted and not yet used, and leases of trials running. */
+  #free = 0;
+  #trials = 0;
+  #leases = 0;
+  /** Bumped by every reset, here or the fleet's: a hold from before it is void. */
+  #epoch = 0;
+  /** The breaker's own isolate() and reset(), which the glue calls to move it (the instance's are wrapped). */
+  readonly #isolate: () => () => void;
+  readonly #reset: () => void;
+  /** Ticks in a row without a call. */
+  #idle = 0;
+  readonly #tick = (): void => this.#ticked();
+
+  constructor(host: BreakerHost, link: StoreLink, key: string, o: ResolvedOptions, own: CallWindow, interval: number, emit: Emit) {
+    this.#host = host;
+    this.#link = link;
+    this.#key = key;
+    this.#o = o;
+    this.#interval = interval;
+    this.#idleTicks = Math.max(5, Math.ceil(IDLE / interval));
+    this.tally = new FleetTally(own);
+    // Only a time window is shared: a count window is this instance's last calls (see the README).
+    this.#bucket = o.windowDuration === undefined ? 0 : o.windowDuration / 10;
+    this.#ttl = Math.max(60_000, 10 * interval, 2 * (o.windowDuration ?? 0));
+    // Random, not crypto.randomUUID (secure contexts only in browsers): it only names leases and holds.
+    this.#id = `${(++instances).toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
+    this.#outage = new Outage(link, (event, payload) => {
+      emit(event, payload);
+      // The store answers again: sync now rather than at the next tick (none while idle: the next call does).
+      if (event === 'storeRecovered' && !this.stale) void this.#flush();
+    });
+    // isolate() and reset() act on the fleet: this instance's are carried to it from here.
+    const { isolate, reset } = host;
+    this.#isolate = () => isolate.call(host);
+    this.#reset = () => reset.call(host);
+    host.isolate = () => this.#held();
+    host.reset = () => {
+      this.#cleared();
+      this.#resetting = this.#holdsChanged = true;
+      this.#want();
+      this.#reset();
+    };
+  }
+
+  ready(ctx: Ctx): Promise<void> | undefined {
+    let wait: Promise<void> | undefined;
+    if (this.stale) wait = this.#busy ?? this.#wake();
+    else if (!this.#local && this.#free === 0 && !this.#urgent && this.#host.state === 'half-open') {
+      // A trial needs a lease: ask for one (once per interval; calls meanwhile are turned away).
+      this.#urgent = this.#askLease = true;
+      wait = this.#flush();
+    }
+    return wait === undefined || !ctx.abortable ? wait : abortable(wait, ctx);
+  }
+
+  lease(): boolean | undefined {
+    if (this.#local) return undefined;
+    if (this.#free === 0) return false;
+    this.#free--;
+    this.#trials++;
+    return true;
+  }
+
+  ended(success: boolean): void {
+    if (this.#local || !this.#endTrial()) return;
+    if (success) this.#successes++;
+    this.#want();
+  }
+
+  opened(openFor: number): void {
+    if (this.#local) return;
+    if (this.#host.state === 'half-open') this.#endTrial();
+    this.#open = openFor;
+    this.#want();
+  }
+
+  /** The user's isolate(): a hold of this instance's, counted in the fleet's until released. */
+  #held(): () => void {
+    const release = this.#isolate();
+    const epoch = this.#epoch;
+    let held = true;
+    this.#count(1);
+    return () => {
+      // A hold that a reset ended is not counted again.
+      if (held && epoch === this.#epoch) this.#count(-1);
+      held = false;
+      release();
+    };
+  }
+
+  #count(delta: number): void {
+    this.#own += delta;
+    this.#holdsChanged = true;
+    this.#want();
+  }
+
+  /** A reset (before the machine's): every hold ends, the glue's too; what was counted before it is gone. */
+  #cleared(): void {
+    this.#epoch++;
+    this.#own = 0;
+    this.#remote = undefined;
+    this.#forget();
+  }
+
+  /** One of this instance's trials (on a lease of the current generation) ended: its lease goes back. */
+  #endTrial(): boolean {
+    if (this.#trials === 0) return false;
+    this.#trials--;
+    this.#released++;
+    return true;
+  }
+
+  /** Drops what was to be sent about the current generation. */
+  #forget(): void {
+    this.#open = -1;
+    this.#released = this.#successes = this.#free = this.#trials = 0;
+    const t = this.tally;
+    t.newCalls = t.newFailures = t.newSlow = 0;
+  }
+
+  /** Something happened here that the fleet should hear of soon. */
+  #want(): void {
+    if (this.stale) void this.#wake();
+    else if (!this.#urgent) {
+      this.#urgent = true;
+      void this.#flush();
+    }
+    // Else the next tick carries it.
+  }
+
+  /** The first sync after the timer stopped: it starts a new interval. */
+  #wake(): Promise<void> {
+    this.#urgent = false;
+    this.#idle = 0;
+    this.#arm();
+    // If the fleet turns out half-open, the call that woke it is a trial.
+    this.#askLease = !this.#local;
+    return this.#flush();
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    const timer = (this.#timer = setTimeout(this.#tick, this.#interval));
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  #ticked(): void {
+    this.#timer = undefined;
+    this.#urgent = false;
+    // A lease nobody used by now is given back.
+    this.#released += this.#free;
+    this.#free = 0;
+    const t = this.tally;
+    this.#idle = t.active ? 0 : this.#idle + 1;
+    t.active = false;
+    if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#released === 0 && !this.#holdsChanged && !this.#resetting) {
+      // Idle: the timer stops here, and the view is stale until the next call syncs.
+      this.stale = true;
+      return;
+    }
+    this.#arm();
+    void this.#flush();
+  }
+
+  /** Sends a sync, or, while one is in flight, another when it settles. Resolves when the one it joins settles; never rejects. */
+  #flush(): Promise<void> {
+    if (this.#busy !== undefined) {
+      this.#again = true;
+      return this.#busy;
+    }
+    const q = this.#take();
+    const sent = this.#link.run((backend: StoreBackend) => backend.breaker(this.#key, q));
+    return (this.#busy = sent
+      .then((reply) => this.#answered(q, reply))
+      .catch((error: unknown) => this.#failed(q, error))
+      .then(() => {
+        this.#busy = undefined;
+        if (this.#again) {
+          this.#again = false;
+          void this.#flush();
+        }
+      }));
+  }
+
+  /** The request for the next sync; what it carries is no longer pending. */
+  #take(): BreakerRequest {
+    const t = this.tally;
+    const o = this.#o;
+    const lease = this.#askLease ? `${this.#id}:${++this.#leases}` : '';
+    const q: BreakerRequest = {
+      instance: this.#id,
+      generation: this.#generation,
+      calls: t.newCalls,
+      failures: t.newFailures,
+      slow: t.newSlow,
+      bucket: this.#bucket,
+      released: this.#released,
+      successes: this.#successes,
+      successThreshold: o.successThreshold,
+      open: this.#open,
+      lease,
+      maxTrials: o.halfOpenMaxCalls,
+      holds: this.#holdsChanged ? this.#own : -1,
+      resets: this.#resets,
+      reset: this.#resetting,
+      ttl: this.#ttl,
+    };
+    // Sent: the fleet's counts include them from now on.
+    t.fleetCalls += t.newCalls;
+    t.fleetFailures += t.newFailures;
+    t.fleetSlow += t.newSlow;
+    t.newCalls = t.newFailures = t.newSlow = 0;
+    this.#open = -1;
+    this.#released = this.#successes = 0;
+    this.#askLease = this.#holdsChanged = this.#resetting = false;
+    return q;
+  }
+
+  #failed(q: BreakerRequest, error: unknown): void {
+    // What the sync carried may or may not have been applied: counts, trials and an opening are
+    // not sent again (they could count twice). Holds and a reset are, their outcome is the same.
+    if (q.holds !== -1) this.#holdsChanged = true;
+    if (q.reset) this.#resetting = true;
+    this.#local = true;
+    this.stale = false;
+    this.#generation = -1; // the first reply after the outage replaces the machine's state
+    this.#free = this.#trials = 0;
+    this.tally.shared = false;
+    this.#outage.failed(error);
+  }
+
+  #answered(q: BreakerRequest, reply: BreakerReply): void {
+    this.#local = false;
+    this.stale = false;
+    const moved = reply.generation !== this.#generation;
+    if (moved) {
+      // What was pending belongs to the generation before: void (leases too, which the store dropped).
+      this.#generation = reply.generation;
+      this.#forget();
+    }
+    if (reply.leased) this.#free++;
+    this.#apply(q, reply, moved);
+    const t = this.tally;
+    t.shared = this.#bucket > 0;
+    t.fleetCalls = reply.calls;
+    t.fleetFailures = reply.failures;
+    t.fleetSlow = reply.slow;
+  }
+
+  /** Moves the machine where the fleet went. */
+  #apply(q: BreakerRequest, reply: BreakerReply, moved: boolean): void {
+    const host = this.#host;
+    if (reply.resets !== this.#resets) {
+      // A reset elsewhere (not this one's own, nor the first state seen) ends every hold here too.
+      const mine = q.reset && reply.resets === q.resets + 1;
+      const first = this.#resets === -1;
+      this.#resets = reply.resets;
+      if (!mine && !first) {
+        this.#cleared();
+        this.#reset();
+      }
+    }
+    if (reply.others > 0) this.#remote ??= this.#isolate();
+    else if (this.#remote !== undefined) {
+      const release = this.#remote;
+      this.#remote = undefined;
+      release();
+    }
+    if (!moved) return;
+    const state = host.state;
+    // Isolated here: the fleet is, or soon will be (this instance's holds are on their way).
+    // Open here: its wait stands (a few ms from the fleet's). Half-open here and there: nothing to move.
+    if (reply.open) {
+      if (state === 'closed' || (state === 'half-open' && reply.wait > 0)) host.adopt(now() + reply.wait, reply.openFor, reply.opens);
+    } else if (state === 'open' || state === 'half-open') this.#reset();
+  }
+}
+
+/** `wait`, or the call's abort, whichever comes first (the sync itself goes on for the others). */
+function abortable(wait: Promise<void>, ctx: Ctx): Promise<void> {
+  if (ctx.aborted) return Promise.reject(ctx.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort: AbortListener = { handleEvent: () => reject(ctx.reason) };
+    ctx.listen(onAbort);
+    void wait.then(() => {
+      ctx.unlisten(onAbort);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The fleet side of a `CircuitBreaker` with a store (called by its constructor).
+ * @throws TypeError when `key` is missing or not a non-empty string.
+ * @throws RangeError when `syncInterval` is not a number above 0 (at most 2^31 - 1).
+ * @internal
+ */
+export function fleetBreaker(host: BreakerHost, o: ResolvedOptions, own: CallWindow, options: CircuitBreakerOptions): FleetBreaker {
+  const store = o.store as Store;
+  const { key } = options;
+  if (key === undefined) required(OWNER, 'key');
+  if (typeof key !== 'string' || key === '') invalid(OWNER, 'key', 'a non-empty string', key);
+  const interval = numberOption(OWNER, 'syncInterval', options.syncInterval, 1_000, ABOVE, 0, MAX_TIMER);
+  const emit = (host as unknown as { emit: Emit }).emit.bind(host);
+  return new FleetBreaker(host, store.link, key, o, own, interval, emit);
 }
