@@ -163,7 +163,8 @@ describeRedis('a fleet of processes on one redis-server', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    const entry = builtEntry();
+    // BREAKWATER_FLEET_ENTRY: run the fleet on another build of the package (a published one, or a patched copy to check that these tests catch the fault).
+    const entry = process.env.BREAKWATER_FLEET_ENTRY ?? builtEntry();
     // The harness's RESP client, made runnable by the plain-JS workers (Node 20 cannot import .ts).
     scratch = mkdtempSync(join(tmpdir(), 'breakwater-fleet-'));
     const resp = join(scratch, 'resp.mjs');
