@@ -33,4 +33,8 @@ export interface CircuitBreakerEvents {
   success: { readonly duration?: number };
   /** A call failed after `duration` ms (absent as for `success`), with a thrown `error` or a handled `value`. */
   failure: { readonly duration?: number; readonly error?: unknown; readonly value?: unknown };
+  /** With a store: it failed (an error, or slower than its `timeout`); the breaker goes on alone, on its own window. Once per outage. */
+  storeError: { readonly error: unknown };
+  /** With a store: it answers again after `downtime` ms; the fleet's state replaces this breaker's at the next sync. */
+  storeRecovered: { readonly downtime: number };
 }

@@ -17,11 +17,12 @@
 //   sync after the store answers again (`storeRecovered` once).
 import type { BreakerFleet, BreakerHost } from '../breaker/fleet.js';
 import type { CircuitBreakerOptions, ResolvedOptions } from '../breaker/options.js';
-import { FAILED, type CallWindow, type WindowSnapshot } from '../breaker/window.js';
+import type { CallWindow } from '../breaker/window.js';
 import type { AbortListener, Ctx } from '../internal/context.js';
 import { MAX_TIMER, now } from '../internal/timers.js';
 import { ABOVE, invalid, numberOption, required } from '../internal/validate.js';
 import type { BreakerReply, BreakerRequest } from './breaker-op.js';
+import { FleetTally } from './fleet-tally.js';
 import { Outage } from './outage.js';
 import type { Store, StoreBackend, StoreLink } from './types.js';
 
@@ -35,67 +36,6 @@ const IDLE = 10_000;
 
 /** The breaker's `emit` (protected on the class: the glue is part of the breaker). */
 type Emit = (event: 'storeError' | 'storeRecovered', payload: { error: unknown } | { downtime: number }) => void;
-
-/**
- * The window a fleet breaker judges rates on. It records into the breaker's
- * own window (the one it falls back on while the store is down) and counts
- * what it has not sent yet; with a time window (`shared`) its totals are the
- * fleet's as of the last reply plus this instance's since.
- */
-class FleetTally implements CallWindow {
-  /** The fleet's counts are in force: a time window, and a reply since the store last failed. */
-  shared = false;
-  /** A call ended or was rejected since the last tick. */
-  active = false;
-  /** The fleet's counts as of the last reply, plus what this instance sent since. */
-  fleetCalls = 0;
-  fleetFailures = 0;
-  fleetSlow = 0;
-  /** This instance's counts since its last sync was sent. */
-  newCalls = 0;
-  newFailures = 0;
-  newSlow = 0;
-
-  constructor(readonly own: CallWindow) {}
-
-  get calls(): number {
-    return this.shared ? this.fleetCalls + this.newCalls : this.own.calls;
-  }
-  get failures(): number {
-    return this.shared ? this.fleetFailures + this.newFailures : this.own.failures;
-  }
-  get slow(): number {
-    return this.shared ? this.fleetSlow + this.newSlow : this.own.slow;
-  }
-  get rejections(): number {
-    return this.own.rejections;
-  }
-
-  recordAt(outcome: number, t: number): void {
-    this.own.recordAt(outcome, t);
-    this.active = true;
-    this.newCalls++;
-    this.newFailures += outcome & FAILED;
-    this.newSlow += outcome >> 1;
-  }
-  rejectAt(t: number): void {
-    this.own.rejectAt(t);
-    this.active = true;
-  }
-  ageTo(t: number): void {
-    this.own.ageTo(t);
-  }
-  clearAll(): void {
-    this.own.clearAll();
-    this.fleetCalls = this.fleetFailures = this.fleetSlow = this.newCalls = this.newFailures = this.newSlow = 0;
-  }
-  saveAt(t: number): WindowSnapshot {
-    return this.own.saveAt(t);
-  }
-  loadAt(snapshot: WindowSnapshot, t: number, elapsed: number): void {
-    this.own.loadAt(snapshot, t, elapsed);
-  }
-}
 
 let instances = 0;
 
@@ -186,7 +126,7 @@ export class FleetBreaker implements BreakerFleet {
 
   ready(ctx: Ctx): Promise<void> | undefined {
     let wait: Promise<void> | undefined;
-    if (this.stale) wait = this.#busy ?? this.#wake();
+    if (this.stale) wait = this.#wake();
     else if (!this.#local && this.#free === 0 && !this.#urgent && this.#host.state === 'half-open') {
       // A trial needs a lease: ask for one (once per interval; calls meanwhile are turned away).
       this.#urgent = this.#askLease = true;
@@ -218,10 +158,11 @@ export class FleetBreaker implements BreakerFleet {
 
   /** The user's isolate(): a hold of this instance's, counted in the fleet's until released. */
   #held(): () => void {
-    const release = this.#isolate();
+    // Counted first: a listener of the move may reset it, which ends this hold too.
     const epoch = this.#epoch;
-    let held = true;
     this.#count(1);
+    const release = this.#isolate();
+    let held = true;
     return () => {
       // A hold that a reset ended is not counted again.
       if (held && epoch === this.#epoch) this.#count(-1);
@@ -270,8 +211,9 @@ export class FleetBreaker implements BreakerFleet {
     // Else the next tick carries it.
   }
 
-  /** The first sync after the timer stopped: it starts a new interval. */
+  /** The first sync after the timer stopped: it starts a new interval (calls that find it in flight wait for it). */
   #wake(): Promise<void> {
+    if (this.#busy !== undefined && this.#timer !== undefined) return this.#busy;
     this.#urgent = false;
     this.#idle = 0;
     this.#arm();
@@ -293,7 +235,7 @@ export class FleetBreaker implements BreakerFleet {
     this.#released += this.#free;
     this.#free = 0;
     const t = this.tally;
-    this.#idle = t.active ? 0 : this.#idle + 1;
+    this.#idle = t.active || this.#busy !== undefined ? 0 : this.#idle + 1;
     t.active = false;
     if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#released === 0 && !this.#holdsChanged && !this.#resetting) {
       // Idle: the timer stops here, and the view is stale until the next call syncs.
