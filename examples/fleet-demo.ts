@@ -65,7 +65,9 @@ function storeForInstance(): Store {
   if (!redis) return memory!; // one memory store shared by all three: the same semantics in one process
   const connection = connectResp(redis.port);
   connections.push(connection);
-  return createRedisStore({ send: (command, args) => connection.send(command, args) });
+  // timeout: a loopback Redis answers in well under a millisecond, but a busy laptop (or CI) may stall
+  // this process longer than the default 50 ms, which the store would take for an outage.
+  return createRedisStore({ send: (command, args) => connection.send(command, args), timeout: 250 });
 }
 console.log('breakwater fleet demo: three instances (A, B, C) of one service share a rate limit and a circuit breaker');
 if (redis) console.log(`store: Redis — redis-server ${redis.version} on 127.0.0.1:${redis.port}, started for this demo; each instance has its own connection`);

@@ -41,7 +41,8 @@ for (let tries = 0; ; tries++) {
 let storeErrors = 0;
 function instance() {
   const redis = new Bun.RedisClient(url);
-  const store = createRedisStore({ send: (command, args) => redis.send(command, args) });
+  // timeout 250 (default 50): a busy CI machine may stall this process longer than a loopback Redis takes.
+  const store = createRedisStore({ send: (command, args) => redis.send(command, args), timeout: 250 });
   const limiter = new RateLimiter({ limit: 5, interval: 60_000, store, key: 'bun:quota' });
   const breaker = new CircuitBreaker({ failureThreshold: 2, openDuration: 10_000, syncInterval: 100, store, key: 'bun:upstream' });
   const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 1, store, key: 'bun:upstream' });

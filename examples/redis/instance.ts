@@ -2,7 +2,8 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 UPSTREAM_URL=http://127.0.0.1:8080 tsx instance.ts ioredis|node-redis
 //
-// CONFIG (JSON, a ServiceConfig) overrides the defaults below. Prints one JSON
+// CONFIG (JSON, a ServiceConfig) overrides the defaults below; STORE_TIMEOUT
+// (ms) the store's timeout (default 50). Prints one JSON
 // line, {"ready": URL}, once it listens; on SIGTERM it closes its server and
 // its Redis connection and exits by itself (nothing of breakwater's keeps the
 // process alive).
@@ -23,7 +24,8 @@ const config: ServiceConfig = {
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const upstream = process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8080';
 
-const client = await CLIENTS[name](redisUrl);
+const storeTimeout = process.env.STORE_TIMEOUT ? Number(process.env.STORE_TIMEOUT) : undefined;
+const client = await CLIENTS[name](redisUrl, storeTimeout);
 const service = await startService(name, client.store, upstream, config);
 console.log(JSON.stringify({ ready: service.url }));
 

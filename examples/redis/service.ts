@@ -72,7 +72,9 @@ export async function startService(name: string, store: Store, upstream: string,
   const pipeline = wrap(retry, breaker, limiter);
   // Redis trouble never fails a call (each policy carries on locally), but say so.
   let storeErrors = 0;
+  let closing = false; // a sync after close() finds the client closed: that is no outage
   const storeError = ({ error }: { error: unknown }): void => {
+    if (closing) return;
     storeErrors++;
     console.error(`${name}: store unavailable, running on local state: ${String(error)}`);
   };
@@ -115,6 +117,7 @@ export async function startService(name: string, store: Store, upstream: string,
     breaker,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         server.closeAllConnections();
         server.close(() => resolve());
       }),
