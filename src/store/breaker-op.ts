@@ -41,7 +41,7 @@ export interface BreakerRequest {
   readonly successes: number;
   /** Successful trials that close the circuit. */
   readonly successThreshold: number;
-  /** The instance opened the circuit, for this many ms (`Infinity`: no end); `-1`: it did not. */
+  /** The instance opened the circuit, for this many ms (`Infinity`, or past 2^40: no end); `-1`: it did not. */
   readonly open: number;
   /** A trial lease to take, if the circuit is half-open and fewer than `maxTrials` are held: its name (`instance:n`), or `''`. */
   readonly lease: string;
@@ -87,6 +87,13 @@ const BUCKETS = 10;
 const DAY = 86_400_000;
 /** A trial's lease after an open wait of 0 (the local breaker's hung-trial wait). */
 const NO_WAIT_LEASE = 30_000;
+/** ms past which an open wait counts as one without end (35 years): every time stays a whole, exact number for Redis. */
+const LONGEST = 2 ** 40;
+
+/** The request's opening as the script reads it: ms, `-1` none, `-2` no end. */
+function openArg(open: number): number {
+  return open > LONGEST ? -2 : open;
+}
 
 // ARGV: 1 instance, 2 generation, 3-5 calls failures slow, 6 bucket, 7 released, 8 successes,
 // 9 successThreshold, 10 open (-1 none, -2 no end), 11 lease, 12 maxTrials, 13 holds, 14 resets,
@@ -190,7 +197,7 @@ if B > 0 then
       if k == 'c' then calls = calls + n elseif k == 'f' then fails = fails + n else slow = slow + n end
     end
   end
-  redis.call('PEXPIRE', KEYS[3], B * 11)
+  redis.call('PEXPIRE', KEYS[3], math.ceil(B * 11))
 end
 local ttl = tonumber(ARGV[16])
 if p == 1 and u > now then ttl = ttl + (u - now) end
@@ -263,7 +270,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     count(q.released),
     count(q.successes),
     count(q.successThreshold),
-    q.open === Infinity ? '-2' : String(q.open),
+    String(openArg(q.open)),
     q.lease,
     count(q.maxTrials),
     String(q.holds),
@@ -328,15 +335,16 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
         if (ok >= q.successThreshold) close();
       }
     }
-    if (q.open !== -1 && q.generation === g && held === 0 && (p === 0 || half())) {
+    const A = openArg(q.open);
+    if (A !== -1 && q.generation === g && held === 0 && (p === 0 || half())) {
       g++;
       p = 1;
       o++;
       ok = 0;
-      if (q.open === Infinity) d = u = -1;
+      if (A === -2) d = u = -1;
       else {
-        d = q.open;
-        u = now + q.open;
+        d = A;
+        u = now + A;
       }
       leases = [];
     }
@@ -360,7 +368,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
         else if (field.endsWith('f')) fails += n;
         else slow += n;
       }
-      if (Object.keys(w).length > 0) kv.set(windowKey!, w, B * (BUCKETS + 1));
+      if (Object.keys(w).length > 0) kv.set(windowKey!, w, Math.ceil(B * (BUCKETS + 1)));
       else kv.delete(windowKey!);
     } else if (windows === undefined) kv.delete(windowKey!);
 

@@ -394,15 +394,34 @@ describeRedis('fleet CircuitBreaker on redis-server', () => {
     r = await both({ instance: 'c', resets: r.resets, reset: true }); // reset: holds end, closed
     await both({ gen: r.generation, open: Infinity }); // open without end
     await both({ instance: 'b', gen: r.generation + 1, lease: 'b:3' }); // never half-open
+    await both({ instance: 'b', gen: r.generation + 1, bucket: 1.5, calls: 2 }); // buckets of a window that is no multiple of 10 ms
     // Generations start at each engine's clock: compare them from the first. Waits: over or not.
     const strip = ({ generation, wait, ...rest }: BreakerReply, first: BreakerReply) => ({ ...rest, generation: generation - first.generation, wait: wait === Infinity ? 'endless' : wait > 0 });
     for (const [fromLua, fromTwin] of replies) expect(strip(fromTwin, replies[0]![1])).toEqual(strip(fromLua, replies[0]![0]));
     expect(replies.map(([l]) => `${l.open ? 'open' : 'closed'}${l.others > 0 ? '+held' : ''}${l.leased ? '+lease' : ''}`)).toEqual([
       'closed', 'closed', 'closed', 'closed', 'open', 'open', 'open', 'open+lease', 'open', 'open', 'open+lease', 'closed',
-      'closed', 'closed+held', 'closed+held', 'closed', 'open', 'open',
+      'closed', 'closed+held', 'closed+held', 'closed', 'open', 'open', 'open',
     ]);
     expect(replies.slice(0, 4).map(([l]) => [l.calls, l.failures, l.slow])).toEqual([[0, 0, 0], [5, 2, 0], [8, 2, 1], [8, 2, 1]]);
-    expect(await keysNow()).toEqual([':cb']);
+    expect(await keysNow()).toEqual([':cb', ':cb:w']);
+    expect(replies.at(-1)![0].calls).toBe(2);
+  });
+
+  it('an open wait too long for Redis to count in whole ms is one without end, and still shared', async () => {
+    const prefix = `bw-long:${Date.now()}:`;
+    const store = createRedisStore({ send, prefix });
+    const [a, b] = [1, 2].map(() => new CircuitBreaker({ failureThreshold: 1, openDuration: 1e300, syncInterval: 50, key: 'long', store })) as [CircuitBreaker, CircuitBreaker];
+    const errors: unknown[] = [];
+    for (const x of [a, b]) x.on('storeError', ({ error }) => errors.push(error));
+    await a.execute(ok);
+    await b.execute(ok);
+    await a.execute(boom).catch(() => {});
+    await new Promise((r) => setTimeout(r, 150));
+    const rejected = await b.execute(ok).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(BrokenCircuitError);
+    expect((rejected as BrokenCircuitError).retryAfter).toBe(Infinity);
+    expect(errors).toEqual([]);
+    for (const key of (await redis.command('KEYS', `${prefix}*`)) as string[]) expect(await redis.command('PTTL', key)).toBeGreaterThan(0);
   });
 
   it('breakers on separate connections share one state, within syncInterval, at one command per interval on the happy path', async () => {
