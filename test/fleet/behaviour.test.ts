@@ -418,10 +418,23 @@ for (const engine of [memoryEngine(), redisEngine()]) {
         expect([sick.state, b2.state, b3.state]).toEqual(['closed', 'closed', 'closed']);
         const still = await keepCalling([b2, b3], 3 * 20);
         expect(still.flat().every((c) => c.ok && c.called)).toBe(true);
-        // Now the others fail too: 12 + 30 of 12 + 24 + 6 + 30 calls, past 0.5. The fleet opens.
-        await settleAll(Array.from({ length: 30 }, (_, i) => observe(() => [b2, b3][i % 2]!.execute(() => Promise.reject(new Error('down'))))));
+        // Now the others fail too, 40 each: whichever sees the rate cross first opens the circuit, for all.
+        await settleAll(Array.from({ length: 80 }, (_, i) => observe(() => [b2, b3][i % 2]!.execute(() => Promise.reject(new Error('down'))))));
         await engine.advance(3 * sync + slack);
         expect([sick.state, b2.state, b3.state]).toEqual(['open', 'open', 'open']);
+      });
+
+      it('the fleet crossing a rate threshold opens the circuit, also when no instance saw the crossing in its own calls', async () => {
+        const options = { failureRateThreshold: 0.5, minimumCalls: 10, windowDuration: 10_000, openDuration: 10_000, syncInterval: sync, key: 'crossing' };
+        const [b1, b2] = [1, 2].map(() => new CircuitBreaker({ ...options, store: engine.store() })) as [CircuitBreaker, CircuitBreaker];
+        // 10 successes each, and the fleet knows them all.
+        await settleAll(Array.from({ length: 20 }, (_, i) => observe(() => [b1, b2][i % 2]!.execute(() => 'ok'))));
+        await engine.advance(3 * sync + slack);
+        // Then 10 failures each, between two syncs: each sees 10 of its 30 calls known so far fail (0.33);
+        // the fleet's window holds 20 failures of 40 calls, 0.5, the threshold. No more calls come.
+        await settleAll(Array.from({ length: 20 }, (_, i) => observe(() => [b1, b2][i % 2]!.execute(() => Promise.reject(new Error('down'))))));
+        await engine.advance(3 * sync + slack);
+        expect([b1.state, b2.state]).toEqual(['open', 'open']);
       });
 
       it('half-open: at most halfOpenMaxCalls trials at once across the fleet; successThreshold counts the fleet’s successful trials', async () => {

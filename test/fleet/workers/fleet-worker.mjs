@@ -22,8 +22,13 @@ const sendStats = { sends: 0, errors: 0, slow: 0, pending: 0, written: 0, errorM
 const traffic = new Map();
 const held = [];
 
+/** To the parent, while it listens: policies may still emit (a sync winding down) after it let go. */
+function post(message) {
+  if (process.connected) process.send(message, () => {});
+}
+
 process.on('unhandledRejection', (error) => {
-  process.send?.({ type: 'unhandled', error: String(error?.stack ?? error) });
+  post({ type: 'unhandled', error: String(error?.stack ?? error) });
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +51,7 @@ function emitEvent(policy, event, payload) {
   if (payload && 'error' in payload) message.error = String(payload.error?.message ?? payload.error);
   if (payload && 'from' in payload) message.from = payload.from;
   if (payload && 'to' in payload) message.to = payload.to;
-  process.send?.(message);
+  post(message);
 }
 
 function watchEvents(name, policy, events) {
@@ -304,9 +309,9 @@ process.on('message', async (message) => {
     const fn = ops[op];
     if (!fn) throw new Error(`unknown op ${op}`);
     const result = await fn(args);
-    process.send({ id, ok: true, result });
+    post({ id, ok: true, result });
   } catch (error) {
-    process.send({ id, ok: false, error: String(error?.stack ?? error) });
+    post({ id, ok: false, error: String(error?.stack ?? error) });
   }
 });
-process.send({ type: 'ready' });
+post({ type: 'ready' });
