@@ -22,7 +22,7 @@ const WORKER = join(root, 'test/fleet/workers/fleet-worker.mjs');
 const SKEW = join(root, 'test/fleet/workers/skew.mjs');
 const SKEW_MS = 10 * 60_000;
 /** The store timeout every instance uses: an operation slower than this is a store failure. */
-const TIMEOUT = 150;
+const TIMEOUT = 250;
 /** How much later than the store timeout a call may end during an outage (the "~200 ms"). */
 const OUTAGE_SLACK = 200;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
