@@ -329,6 +329,25 @@ export class FleetBreaker implements BreakerFleet {
     t.fleetCalls = reply.calls;
     t.fleetFailures = reply.failures;
     t.fleetSlow = reply.slow;
+    if (t.shared) this.#judge();
+  }
+
+  /**
+   * The fleet's rates as the machine judges its own at each failure, on the
+   * counts just read: so the fleet opens when it crosses a threshold between
+   * syncs, though no instance saw the crossing in the calls it judged on.
+   */
+  #judge(): void {
+    const o = this.#o;
+    const t = this.tally;
+    const calls = t.calls;
+    const over = (n: number, rate: number | undefined): boolean => rate !== undefined && n / calls >= rate;
+    if (calls < o.minimumCalls || !(over(t.failures, o.failureRate) || over(t.slow, o.slowRate)) || this.#host.state !== 'closed') return;
+    // Closed: no openings since it closed. The fleet hears of it as of any opening here.
+    const openFor = o.openDuration(1);
+    this.#open = openFor;
+    this.#host.adopt(now() + openFor, openFor, 1);
+    this.#want();
   }
 
   /** Moves the machine where the fleet went. */
