@@ -280,6 +280,25 @@ describe('AdaptiveLimiter limit', { timeout: 20_000 }, () => {
     expect(limiter.active).toBe(0);
   });
 
+  it('emits admitted { waited } when a call gets its slot: 0 at once, the queue wait when the limit frees one, with active counting it', async () => {
+    const limiter = new AdaptiveLimiter({ algorithm: 'aimd', initialLimit: 1, maxQueue: 2 });
+    const seen: unknown[] = [];
+    limiter.on('admitted', (payload) => seen.push([payload, limiter.active, limiter.queued]));
+    const gate = deferred();
+    const first = limiter.execute(() => gate.promise);
+    const second = limiter.execute(() => 'second');
+    expect(seen).toEqual([[{ waited: 0 }, 1, 0]]);
+    await vi.advanceTimersByTimeAsync(120);
+    gate.resolve('first');
+    expect(await Promise.all([first, second])).toEqual(['first', 'second']);
+    expect(seen).toEqual([
+      [{ waited: 0 }, 1, 0],
+      [{ waited: 120 }, 1, 0],
+    ]);
+    await expect(limiter.execute(() => 'third')).resolves.toBe('third');
+    expect(seen).toHaveLength(3);
+  });
+
   it('starts queued calls when the limit grows', async () => {
     const limiter = new AdaptiveLimiter({ algorithm: 'aimd', initialLimit: 1, maxQueue: 10 });
     const gate = deferred();

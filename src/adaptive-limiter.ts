@@ -4,7 +4,7 @@ import { Gradient } from './adaptive/gradient.js';
 import { Vegas } from './adaptive/vegas.js';
 import { BulkheadRejectedError, type BulkheadRejectionReason } from './errors.js';
 import { isCalledOff, runNext, type Ctx, type Next } from './internal/context.js';
-import { FULL, SlotPolicy, type Rejection } from './internal/slots.js';
+import { FULL, SlotPolicy, type Admission, type Rejection } from './internal/slots.js';
 import { now } from './internal/timers.js';
 import { Flag, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
 
@@ -62,6 +62,11 @@ export interface AdaptiveLimiterOptions {
 
 /** Events of {@link AdaptiveLimiter}. */
 export interface AdaptiveLimiterEvents {
+  /**
+   * A call got its slot and starts now, after waiting `waited` ms in the queue (0 when a slot was
+   * free; absent for a call that was queued before anyone listened).
+   */
+  admitted: Admission;
   /** The limit moved (sent only when it changes). */
   limitChange: { readonly from: number; readonly to: number };
   /** A call was turned away: `limit` calls running and no room in the queue, or it waited `queueTimeout`. */
@@ -113,7 +118,7 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
   readonly #settledError: (error: unknown) => never;
 
   constructor(options?: AdaptiveLimiterOptions) {
-    super('limitChange rejected', OWNER);
+    super('admitted limitChange rejected', OWNER);
     const o = objectOptions<AdaptiveLimiterOptions>(OWNER, options, 'initialLimit minLimit maxLimit algorithm maxQueue queueTimeout handle handleResult');
     const min = numberOption(OWNER, 'minLimit', o.minLimit, 1, Flag.INTEGER, 1);
     const max = numberOption(OWNER, 'maxLimit', o.maxLimit, 1000, Flag.INTEGER | Flag.INFINITE, 1);
@@ -151,6 +156,7 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
     // A free slot implies an empty queue: every change of the limit or the count drains the queue first.
     if (this.#running < this.#limit) {
       this.#running++;
+      if (this.listeners.admitted !== undefined) this.emit('admitted', { waited: 0 }); // built only for a listener
       return this.#start(ctx, next);
     }
     return this.enqueue(ctx, next);
@@ -214,10 +220,9 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
   /** Frees a slot, and starts as many waiters as the (maybe moved) limit allows. */
   #release(): void {
     this.#running--;
-    while (this.#running < this.#limit) {
-      const waiter = this.shift();
-      if (waiter === undefined) return;
-      this.#running++;
+    while (this.#running < this.#limit && this.queued > 0) {
+      this.#running++; // before shift, which emits `admitted`: a listener reads `active` with this call in it
+      const waiter = this.shift()!;
       waiter.resolve(this.#start(waiter.ctx, waiter.stage));
     }
   }

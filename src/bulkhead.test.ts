@@ -331,6 +331,71 @@ describe('Bulkhead', () => {
     expect([bulkhead.active, bulkhead.queued]).toEqual([0, 0]);
   });
 
+  it('emits admitted { waited: 0 } when a call takes a free slot, before fn runs', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    const seen: unknown[] = [];
+    bulkhead.on('admitted', (payload) => seen.push(['admitted', payload, bulkhead.active]));
+    await bulkhead.execute(() => seen.push('fn'));
+    expect(seen).toEqual([['admitted', { waited: 0 }, 1], 'fn']);
+  });
+
+  it('emits admitted { waited } with the ms a queued call waited, when the slot is handed to it', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2 });
+    const seen: number[] = [];
+    bulkhead.on('admitted', ({ waited }) => seen.push(waited!));
+    const first = deferred();
+    const running = bulkhead.execute(() => first.promise);
+    await vi.advanceTimersByTimeAsync(50);
+    const second = deferred();
+    const queued = bulkhead.execute(() => second.promise);
+    const last = bulkhead.execute(() => 'last');
+    await vi.advanceTimersByTimeAsync(250);
+    first.resolve('first');
+    await flush();
+    await vi.advanceTimersByTimeAsync(100);
+    second.resolve('second');
+    expect(await Promise.all([running, queued, last])).toEqual(['first', 'second', 'last']);
+    expect(seen).toEqual([0, 250, 350]);
+  });
+
+  it('emits no admitted for a call rejected, timed out or aborted in the queue, and none without waited for one queued before anyone listened', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, queueTimeout: 100 });
+    const gate = deferred();
+    const running = bulkhead.execute(() => gate.promise);
+    const hold = deferred();
+    const early = bulkhead.execute(() => hold.promise); // queued before the listener: not timed
+    const seen: unknown[] = [];
+    bulkhead.on('admitted', (payload) => seen.push(payload));
+    const controller = new AbortController();
+    const aborted = rejection(bulkhead.execute(() => 'aborted', controller.signal));
+    await rejection(bulkhead.execute(() => 'full'));
+    controller.abort(new Error('gone'));
+    await aborted;
+    const timedOut = rejection(bulkhead.execute(() => 'timed out'));
+    await vi.advanceTimersByTimeAsync(50);
+    gate.resolve('done');
+    await flush();
+    expect(seen).toEqual([{}]); // early got the slot: it was queued before the listener, untimed
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await timedOut).toBeInstanceOf(BulkheadRejectedError);
+    hold.resolve('early');
+    expect(await Promise.all([running, early])).toEqual(['done', 'early']);
+    expect(seen).toEqual([{}]);
+  });
+
+  it('reads no clock, for a free slot or in the queue, when nobody listens to admitted', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    bulkhead.on('rejected', () => {});
+    const clock = vi.spyOn(performance, 'now');
+    const gate = deferred();
+    const running = bulkhead.execute(() => gate.promise);
+    const queued = bulkhead.execute(() => 'queued');
+    gate.resolve('done');
+    expect(await Promise.all([running, queued])).toEqual(['done', 'queued']);
+    expect(clock).not.toHaveBeenCalled();
+    clock.mockRestore();
+  });
+
   it('rejects invalid options naming the option', () => {
     const make = (options: unknown) => () => new Bulkhead(options as BulkheadOptions);
     expect(make(undefined)).toThrow(/"maxConcurrent" is required/);

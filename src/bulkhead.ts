@@ -1,6 +1,6 @@
 import type { BulkheadRejectionReason } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
-import { SlotPolicy } from './internal/slots.js';
+import { SlotPolicy, type Admission } from './internal/slots.js';
 import { Flag, numberOption, objectOptions, required } from './internal/validate.js';
 
 /** Options of {@link Bulkhead}. */
@@ -26,6 +26,11 @@ export interface BulkheadOptions {
 
 /** Events of {@link Bulkhead}. */
 export interface BulkheadEvents {
+  /**
+   * A call got its slot and starts now, after waiting `waited` ms in the queue (0 when a slot was
+   * free; absent for a call that was queued before anyone listened).
+   */
+  admitted: Admission;
   /** A call was turned away: no slot and no room in the queue, or it waited `queueTimeout` in the queue. */
   rejected: { readonly reason: BulkheadRejectionReason };
 }
@@ -75,10 +80,9 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
   };
 
   constructor(options: BulkheadOptions) {
-    super('rejected', OWNER);
+    super('admitted rejected', OWNER);
     const o = objectOptions<BulkheadOptions>(OWNER, options, 'maxConcurrent maxQueue queueTimeout');
-    if (o.maxConcurrent === undefined) required(OWNER, 'maxConcurrent');
-    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, 1, Flag.INTEGER, 1);
+    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, undefined, Flag.INTEGER, 1) ?? required(OWNER, 'maxConcurrent');
     this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, Flag.INTEGER | Flag.INFINITE);
     this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, Flag.INFINITE);
   }
@@ -93,6 +97,7 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
     // A free slot implies an empty queue: slots are handed to waiters, never freed under them.
     if (this.#running < this.maxConcurrent) {
       this.#running++;
+      if (this.listeners.admitted !== undefined) this.emit('admitted', { waited: 0 }); // built only for a listener
       // The slot is released (or handed on) when the call settles.
       return runNext(next, ctx).then(this.#settledValue, this.#settledError);
     }

@@ -151,6 +151,52 @@ describe('hedge', () => {
     expect(seen[0]!.abortedWith).toBeDefined();
   });
 
+  it('emits win { attempt } for the attempt whose answer won: 1 without a hedge, the hedge that was faster', async () => {
+    const policy = hedge({ delay: 100, maxHedges: 2 });
+    const wins: unknown[] = [];
+    policy.on('win', (e) => wins.push(e));
+    const fast = backend([{ after: 50, value: 'a' }]);
+    const first = policy.execute(fast.fn);
+    await vi.advanceTimersByTimeAsync(50);
+    await expect(first).resolves.toBe('a');
+    expect(wins).toEqual([{ attempt: 1 }]);
+
+    const slow = backend([
+      { after: 1_000, value: 'slow' },
+      { after: 1_000, value: 'slower' },
+      { after: 10, value: 'third' },
+    ]);
+    const hedged = policy.execute(slow.fn);
+    await vi.advanceTimersByTimeAsync(210);
+    await expect(hedged).resolves.toBe('third');
+    expect(wins).toEqual([{ attempt: 1 }, { attempt: 3 }]);
+  });
+
+  it('emits win after the losers are aborted, also for an error handle lets through; none when every attempt fails', async () => {
+    const policy = hedge({ delay: 10, handle: (e) => (e as Error).message !== 'fatal' });
+    const wins: unknown[] = [];
+    const { fn, seen } = backend([
+      { after: 1_000, value: 'late' },
+      { after: 5, error: new Error('fatal') },
+    ]);
+    policy.on('win', (e) => wins.push([e, seen[0]!.abortedWith !== undefined]));
+    const result = policy.execute(fn);
+    const settled = expect(result).rejects.toThrow('fatal');
+    await vi.advanceTimersByTimeAsync(15);
+    await settled;
+    expect(wins).toEqual([[{ attempt: 2 }, true]]);
+
+    const failing = backend([
+      { after: 20, error: new Error('first') },
+      { after: 20, error: new Error('second') },
+    ]);
+    const lost = policy.execute(failing.fn);
+    const rejected = expect(lost).rejects.toThrow('second');
+    await vi.advanceTimersByTimeAsync(100);
+    await rejected;
+    expect(wins).toHaveLength(1);
+  });
+
   it('hedges only on failure with delay Infinity', async () => {
     const policy = hedge({ delay: Infinity, maxHedges: 2 });
     const { fn, seen } = backend([

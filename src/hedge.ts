@@ -45,6 +45,12 @@ export interface HedgeEvents {
    * `delay` is 0 when it started at once because the one before failed.
    */
   hedge: { readonly attempt: number; readonly delay: number };
+  /**
+   * Attempt number `attempt` (1 for the first, 2 or more for a hedge) gave the answer that won the
+   * race: a value, or an error that `handle` does not count as a failure. Not emitted when every
+   * attempt failed, when the call was aborted, or with `maxHedges: 0` (no race is run).
+   */
+  win: { readonly attempt: number };
 }
 
 const OWNER = 'hedge';
@@ -69,7 +75,7 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   /** @internal */ readonly budget: RetryBudgetLike | undefined;
 
   constructor(options: HedgeOptions) {
-    super('hedge', OWNER);
+    super('hedge win', OWNER);
     const o = objectOptions<HedgeOptions>(OWNER, options, 'delay maxHedges handle handleResult budget');
     if (o.delay === undefined) required(OWNER, 'delay');
     if (typeof o.delay === 'function') {
@@ -112,6 +118,11 @@ export class HedgePolicy extends PolicyBase<HedgeEvents> {
   /** @internal */
   emitHedge(attempt: number, delay: number): void {
     if (this.listeners.hedge !== undefined) this.emit('hedge', { attempt, delay });
+  }
+
+  /** @internal */
+  emitWin(attempt: number): void {
+    if (this.listeners.win !== undefined) this.emit('win', { attempt });
   }
 }
 
@@ -222,7 +233,11 @@ class Race {
     } catch (error) {
       return this.#finishWith({ error }); // a throwing handle/handleResult fails the call, never hangs it
     }
-    if (!failed) return this.#finishWith(outcome);
+    if (!failed) {
+      this.#finishWith(outcome);
+      // After the race is over (the losers aborted): a listener can no longer change its outcome.
+      return this.#policy.emitWin(i + 1);
+    }
     // Polly's rule: a failure does not wait out the delay; the next hedge starts
     // now. (Without a timer and not stopped, the delay is Infinity: hedge on failure only.)
     if (this.#timer !== undefined) {

@@ -72,19 +72,24 @@ afterEach(() => {
 });
 
 describe('instrument', () => {
-  it('creates the six instruments with their names, kinds and units, once per meter', () => {
+  it('creates the eight instruments with their names, kinds and units, once per meter', () => {
     const m = fakeMeter();
     instrument(withTimeout(100), { meter: m.meter });
     instrument(new CircuitBreaker(), { meter: m.meter });
     expect(m.created.map(({ kind, name, options }) => [kind, name, options?.unit])).toEqual([
       ['counter', 'breakwater.events', '{event}'],
       ['histogram', 'breakwater.call.duration', 's'],
+      ['histogram', 'breakwater.queue.duration', 's'],
+      ['histogram', 'breakwater.retry.duration', 's'],
       ['gauge', 'breakwater.circuit.state', '{state}'],
       ['gauge', 'breakwater.concurrency.active', '{call}'],
       ['gauge', 'breakwater.concurrency.queued', '{call}'],
       ['gauge', 'breakwater.concurrency.limit', '{call}'],
     ]);
     expect(m.created[1]!.options?.advice?.explicitBucketBoundaries).toContain(0.005);
+    // A queue wait's buckets start at 0 (the calls that did not wait); a retried call's reach a minute.
+    expect(m.created[2]!.options?.advice?.explicitBucketBoundaries?.slice(0, 2)).toEqual([0, 0.001]);
+    expect(m.created[3]!.options?.advice?.explicitBucketBoundaries?.at(-1)).toBe(60);
   });
 
   it('counts every retry event with the name, kind and event attributes', async () => {
@@ -180,15 +185,73 @@ describe('instrument', () => {
     ]);
   });
 
-  it('counts a bulkhead rejection', async () => {
+  it('counts a bulkhead admission and rejection', async () => {
     const m = fakeMeter();
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     instrument(bulkhead, { meter: m.meter });
     void bulkhead.execute(() => new Promise(() => {}));
     await bulkhead.execute(() => 'x').catch(() => {});
     expect(m.points('breakwater.events')).toEqual([
+      { value: 1, attributes: { 'breakwater.name': 'default', 'breakwater.policy': 'bulkhead', 'breakwater.event': 'admitted' } },
       { value: 1, attributes: { 'breakwater.name': 'default', 'breakwater.policy': 'bulkhead', 'breakwater.event': 'rejected' } },
     ]);
+  });
+
+  it('records each admitted call\'s queue wait in seconds in breakwater.queue.duration, 0 for one that did not wait', async () => {
+    const m = fakeMeter();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const limiter = new AdaptiveLimiter({ initialLimit: 1, maxQueue: 1 });
+    instrument(wrap(bulkhead, limiter), { meter: m.meter, name: 'pool' });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = limiter.execute(() => held);
+    const second = limiter.execute(() => 'second');
+    const inBulkhead = bulkhead.execute(() => 'at once');
+    await vi.advanceTimersByTimeAsync(300);
+    release();
+    await Promise.all([first, second, inBulkhead]);
+    const at = (kind: string) => ({ 'breakwater.name': 'pool', 'breakwater.policy': kind });
+    expect(m.points('breakwater.queue.duration')).toEqual([
+      { value: 0, attributes: at('adaptive-limiter') },
+      { value: 0, attributes: at('bulkhead') },
+      { value: 0.3, attributes: at('adaptive-limiter') },
+    ]);
+    expect(m.count('breakwater.events', { 'breakwater.event': 'admitted' })).toBe(3);
+  });
+
+  it('records a retried call\'s elapsed time in seconds in breakwater.retry.duration, by outcome', async () => {
+    const m = fakeMeter();
+    const retry = retryWithBackoff({ maxRetries: 1, initialDelay: 100, jitter: 'none' });
+    instrument(retry, { meter: m.meter, name: 'api' });
+    let n = 0;
+    const ok = retry.execute(() => (++n === 1 ? Promise.reject(new Error('flaky')) : 'ok'));
+    await vi.runAllTimersAsync();
+    await ok;
+    const failing = retry.execute(() => new Promise((_, reject) => setTimeout(reject, 50, new Error('down')))).catch(() => 'gave up');
+    await vi.runAllTimersAsync();
+    await failing;
+    const a = { 'breakwater.name': 'api', 'breakwater.policy': 'retry' };
+    expect(m.points('breakwater.retry.duration')).toEqual([
+      { value: 0.1, attributes: { ...a, 'breakwater.outcome': 'success' } },
+      { value: 0.2, attributes: { ...a, 'breakwater.outcome': 'failure' } },
+    ]);
+  });
+
+  it('counts a hedge\'s win with the winning attempt\'s number in breakwater.attempt', async () => {
+    const m = fakeMeter();
+    const hedged = hedge({ delay: 100 });
+    instrument(hedged, { meter: m.meter, name: 'search' });
+    await hedged.execute(() => 'first');
+    let calls = 0;
+    const raced = hedged.execute(() => (++calls === 1 ? new Promise(() => {}) : 'second'));
+    await vi.advanceTimersByTimeAsync(100);
+    await raced;
+    const a = { 'breakwater.name': 'search', 'breakwater.policy': 'hedge', 'breakwater.event': 'win' };
+    expect(m.points('breakwater.events').filter((p) => p.attributes?.['breakwater.event'] === 'win')).toEqual([
+      { value: 1, attributes: { ...a, 'breakwater.attempt': '1' } },
+      { value: 1, attributes: { ...a, 'breakwater.attempt': '2' } },
+    ]);
+    expect(m.count('breakwater.events', { 'breakwater.event': 'hedge' })).toBe(1);
   });
 
   it('instruments every built-in policy of a wrap with its kind, and skips a policy of your own', async () => {

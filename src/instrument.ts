@@ -87,9 +87,13 @@ export interface InstrumentOptions {
   readonly name?: string;
 }
 
+type Histogram = ReturnType<InstrumentMeter['createHistogram']>;
+
 type Instruments = {
   readonly events: ReturnType<InstrumentMeter['createCounter']>;
-  readonly duration: ReturnType<InstrumentMeter['createHistogram']>;
+  readonly duration: Histogram;
+  readonly queueDuration: Histogram;
+  readonly retryDuration: Histogram;
   readonly state: InstrumentObservable;
   readonly active: InstrumentObservable;
   readonly queued: InstrumentObservable;
@@ -101,24 +105,25 @@ type Kind = readonly [kind: string, events: string];
 
 // Each class's event names, as it passes them to its Emitter: kept here, so
 // the core policies carry nothing for metrics (instrument.test.ts checks that
-// the two lists agree). instanceof, not a field: a field would be core bytes.
+// the two lists agree; a name the class does not know is skipped, see attach).
+// instanceof, not a field: a field would be core bytes.
 const kindOf = (policy: PolicyBase<object, unknown>): Kind | undefined =>
   policy instanceof RetryPolicy
     ? ['retry', 'retry giveUp success']
     : policy instanceof CircuitBreaker
-      ? ['circuit-breaker', 'stateChange open halfOpen close rejected success failure']
+      ? ['circuit-breaker', 'stateChange open halfOpen close rejected success failure storeError storeRecovered']
       : policy instanceof Bulkhead
-        ? ['bulkhead', 'rejected']
+        ? ['bulkhead', 'admitted rejected']
         : policy instanceof TimeoutPolicy
           ? ['timeout', 'timeout']
           : policy instanceof FallbackPolicy
             ? ['fallback', 'fallback']
             : policy instanceof RateLimiter
-              ? ['rate-limiter', 'rejected']
+              ? ['rate-limiter', 'rejected storeError storeRecovered']
               : policy instanceof HedgePolicy
-                ? ['hedge', 'hedge']
+                ? ['hedge', 'hedge win']
                 : policy instanceof AdaptiveLimiter
-                  ? ['adaptive-limiter', 'limitChange rejected']
+                  ? ['adaptive-limiter', 'admitted limitChange rejected']
                   : policy instanceof AdaptiveThrottle
                     ? ['adaptive-throttle', 'rejected']
                     : policy instanceof ChaosPolicy
@@ -129,6 +134,11 @@ const STATES: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open':
 
 /** Boundaries in seconds, from 5 ms to 10 s (OpenTelemetry's HTTP duration buckets). */
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+// Written out, not spread from SECONDS: a spread at module level is code a bundler keeps in every bundle.
+/** A queue wait: `0` first (the calls that did not wait at all), then 1 ms to 10 s. */
+const QUEUE_SECONDS = [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** A retried call, delays included: up to a minute (the default maxDelay is 30 s). */
+const RETRY_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
 
 // One set of instruments per meter, however many policies report through it.
 const byMeter = new WeakMap<InstrumentMeter, Instruments>();
@@ -144,6 +154,16 @@ function instrumentsOf(meter: InstrumentMeter): Instruments {
         unit: 's',
         advice: { explicitBucketBoundaries: SECONDS },
       }),
+      queueDuration: meter.createHistogram('breakwater.queue.duration', {
+        description: 'Time calls waited for a slot in a bulkhead or adaptive limiter (0 when one was free).',
+        unit: 's',
+        advice: { explicitBucketBoundaries: QUEUE_SECONDS },
+      }),
+      retryDuration: meter.createHistogram('breakwater.retry.duration', {
+        description: 'Time from the first attempt of a retried call until it succeeded or gave up, delays included.',
+        unit: 's',
+        advice: { explicitBucketBoundaries: RETRY_SECONDS },
+      }),
       state: gauge('breakwater.circuit.state', 'Circuit state: 0 closed, 1 half-open, 2 open, 3 isolated.', '{state}'),
       active: gauge('breakwater.concurrency.active', 'Calls running in a bulkhead or adaptive limiter.', '{call}'),
       queued: gauge('breakwater.concurrency.queued', 'Calls waiting in a bulkhead, adaptive limiter or rate limiter.', '{call}'),
@@ -154,7 +174,9 @@ function instrumentsOf(meter: InstrumentMeter): Instruments {
   return i;
 }
 
-type Subscribable = { on(event: string, listener: (payload: { readonly duration?: number }) => void): Unsubscribe };
+/** What the listeners read of a payload: the durations (ms) some events carry, a hedge's winning attempt. */
+type Payload = { readonly duration?: number; readonly elapsed?: number; readonly waited?: number; readonly attempt?: number };
+type Subscribable = { on(event: string, listener: (payload: Payload) => void): Unsubscribe };
 
 /**
  * Turns a policy's events and state into OpenTelemetry metrics: `policy` is a
@@ -168,10 +190,18 @@ type Subscribable = { on(event: string, listener: (payload: { readonly duration?
  *   bulkheads and adaptive limiters; `queued` also for rate limiters.
  * - `breakwater.call.duration` (histogram, seconds): each call a circuit
  *   breaker admitted, attribute `breakwater.outcome` (`'success'`, `'failure'`).
+ * - `breakwater.queue.duration` (histogram, seconds): how long each call a
+ *   bulkhead or adaptive limiter admitted waited for its slot (0 when one was free).
+ * - `breakwater.retry.duration` (histogram, seconds): each call a retry ended
+ *   with `success` or `giveUp`, from its first attempt, delays included;
+ *   attribute `breakwater.outcome` (`'success'`, `'failure'` for a give-up).
+ *
+ * A hedge's `win` events also carry `breakwater.attempt`, the winning attempt's
+ * number (`'1'` for the first, `'2'` or more for a hedge).
  *
  * Gauges are read when the SDK collects; nothing runs in between. Call it
- * before traffic starts: a breaker times only calls that began while someone
- * listened. A policy nobody instruments pays nothing.
+ * before traffic starts: a breaker, a retry or a queue times only calls that
+ * began (or queued) while someone listened. A policy nobody instruments pays nothing.
  *
  * @returns a function that removes every listener and gauge callback (calling it twice is harmless).
  * @throws TypeError when `policy` is not a built-in policy or a wrap, or `meter` or `name` is invalid.
@@ -220,17 +250,38 @@ function attach(policy: PolicyBase<object, unknown>, [kind, events]: Kind, name:
   const on = (policy as unknown as Subscribable).on.bind(policy);
   for (const event of events.split(' ')) {
     const attributes = Object.freeze({ ...base, 'breakwater.event': event });
+    const outcome = (value: string): InstrumentAttributes => Object.freeze({ ...base, 'breakwater.outcome': value });
+    let listener: (payload: Payload) => void;
+    // A duration is absent for a call that began before anyone listened: counted, not timed.
     if (kind === 'circuit-breaker' && (event === 'success' || event === 'failure')) {
-      const timed = Object.freeze({ ...base, 'breakwater.outcome': event });
-      offs.push(
-        on(event, ({ duration }) => {
-          i.events.add(1, attributes);
-          // Absent for a call already in flight when instrument() attached: counted, not timed.
-          if (duration !== undefined) i.duration.record(duration / 1_000, timed);
-        }),
-      );
+      const timed = outcome(event);
+      listener = ({ duration }) => {
+        i.events.add(1, attributes);
+        if (duration !== undefined) i.duration.record(duration / 1_000, timed);
+      };
+    } else if (kind === 'retry' && (event === 'success' || event === 'giveUp')) {
+      const timed = outcome(event === 'success' ? 'success' : 'failure');
+      listener = ({ elapsed }) => {
+        i.events.add(1, attributes);
+        if (elapsed !== undefined) i.retryDuration.record(elapsed / 1_000, timed);
+      };
+    } else if (event === 'admitted') {
+      listener = ({ waited }) => {
+        i.events.add(1, attributes);
+        if (waited !== undefined) i.queueDuration.record(waited / 1_000, base);
+      };
+    } else if (event === 'win') {
+      // One attribute set per attempt number, made on first use: a race has at most maxHedges + 1.
+      const byAttempt: InstrumentAttributes[] = [];
+      listener = ({ attempt }) =>
+        i.events.add(1, typeof attempt === 'number' ? (byAttempt[attempt] ??= Object.freeze({ ...attributes, 'breakwater.attempt': String(attempt) })) : attributes);
     } else {
-      offs.push(on(event, () => i.events.add(1, attributes)));
+      listener = () => i.events.add(1, attributes);
+    }
+    try {
+      offs.push(on(event, listener));
+    } catch {
+      // An event this policy's build does not have (say, a breaker without the fleet events): nothing to count.
     }
   }
   const observe = (gauge: InstrumentObservable, read: () => number): void => {

@@ -89,9 +89,9 @@ export abstract class PolicyBase<E extends object = Record<never, never>, W = ne
     // `?? undefined`: fetch's RequestInit.signal may be null, and JS callers pass it on.
     const caller = signal ?? undefined;
     // Programmer errors: rejected before anything is counted, started or listened to.
-    if (typeof fn !== 'function') return Promise.reject(misuse(this.#name, 'fn', 'a function', fn));
+    if (typeof fn !== 'function') return Promise.reject(mustBe(`${this.#name}.execute: fn`, 'a function', fn));
     if (caller !== undefined) {
-      if (!isSignal(caller)) return Promise.reject(misuse(this.#name, 'signal', 'an AbortSignal', caller));
+      if (!isSignal(caller)) return Promise.reject(mustBe(`${this.#name}.execute: signal`, 'an AbortSignal', caller));
       if (caller.aborted) return Promise.reject(caller.reason);
     }
     return this.run(new Ctx(fn, 1, undefined, caller), invoke) as Promise<T | W>;
@@ -180,16 +180,12 @@ function within(ctx: Ctx, inner: Partial<PolicyContext> | undefined): Ctx {
   const signal = inner?.signal ?? undefined;
   if (signal !== undefined && !isSignal(signal)) {
     finals.add(ctx.fn); // a programmer's error: an enclosing retry or hedge gives up at once, as execute would have
-    throw misuse('wrap', 'ctx.signal', 'an AbortSignal', signal);
+    throw mustBe('wrap.execute: ctx.signal', 'an AbortSignal', signal);
   }
   const attempt = inner?.attempt as number;
   return new Ctx(ctx.fn, attempt > 1 ? attempt : ctx.attempt, undefined, signal ?? ctx.signal, ctx, ctx.budgets);
 }
 
-/** `policy.execute: name must be expected, got value`: execute's argument errors. */
-function misuse(policy: string, name: string, expected: string, value: unknown): TypeError {
-  return mustBe(`${policy}.execute: ${name}`, expected, value);
-}
 
 /**
  * Chains policies into one: the first is outermost, `fn` runs inside the last

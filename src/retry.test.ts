@@ -150,7 +150,7 @@ describe('retryWithBackoff: the schedule', () => {
     const giveUps = record(retry, 'giveUp');
     await expect(retry.execute(fn)).rejects.toThrow('failure 1');
     expect(fn.calls).toBe(1);
-    expect(giveUps).toEqual([{ attempts: 1, reason: 'maxRetries', error: expect.objectContaining({ message: 'failure 1' }) }]);
+    expect(giveUps).toEqual([{ attempts: 1, reason: 'maxRetries', elapsed: 0, error: expect.objectContaining({ message: 'failure 1' }) }]);
   });
 
   it('maxRetries: 5 calls fn at most 6 times', async () => {
@@ -309,7 +309,7 @@ describe('retryWithBackoff: delay, maxElapsedTime, retryAfter', () => {
     await vi.runAllTimersAsync();
     // Attempt 2 starts at 100 ms; attempt 3 would start at 300 ms > 250 ms.
     expect(fn.calls).toBe(2);
-    expect(giveUps).toEqual([{ attempts: 2, reason: 'maxElapsedTime', error: expect.objectContaining({ message: 'failure 2' }) }]);
+    expect(giveUps).toEqual([{ attempts: 2, reason: 'maxElapsedTime', elapsed: 100, error: expect.objectContaining({ message: 'failure 2' }) }]);
     expect(call.state()).toMatchObject({ status: 'rejected', reason: { message: 'failure 2' } });
   });
 
@@ -487,7 +487,7 @@ describe('retryWithBackoff: handle and handleResult', () => {
     const call = settle(retry.execute(() => ({ n: ++n })));
     await vi.runAllTimersAsync();
     expect(call.state()).toEqual({ status: 'fulfilled', value: { n: 3 } });
-    expect(giveUps).toEqual([{ attempts: 3, reason: 'maxRetries', value: { n: 3 } }]);
+    expect(giveUps).toEqual([{ attempts: 3, reason: 'maxRetries', elapsed: expect.any(Number), value: { n: 3 } }]);
   });
 });
 
@@ -549,7 +549,7 @@ describe('retryWithBackoff: events', () => {
     expect(events).toEqual([
       ['retry', { attempt: 1, delay: 10, error: expect.objectContaining({ message: 'failure 1' }) }],
       ['retry', { attempt: 2, delay: 20, error: expect.objectContaining({ message: 'failure 2' }) }],
-      ['success', { attempts: 3 }],
+      ['success', { attempts: 3, elapsed: 30 }],
     ]);
   });
 
@@ -557,7 +557,7 @@ describe('retryWithBackoff: events', () => {
     const retry = retryWithBackoff();
     const successes = record(retry, 'success');
     await retry.execute(() => 'first time');
-    expect(successes).toEqual([{ attempts: 1 }]);
+    expect(successes).toEqual([{ attempts: 1, elapsed: 0 }]);
   });
 
   it('emits success also when a handleResult is set and accepts the value', async () => {
@@ -567,7 +567,10 @@ describe('retryWithBackoff: events', () => {
     let n = 0;
     settle(retry.execute(() => (++n < 2 ? 'bad' : 'good')));
     await vi.runAllTimersAsync();
-    expect(successes).toEqual([{ attempts: 1 }, { attempts: 2 }]);
+    expect(successes).toEqual([
+      { attempts: 1, elapsed: 0 },
+      { attempts: 2, elapsed: expect.any(Number) },
+    ]);
   });
 
   it('emits giveUp { attempts, reason, error } when retries run out', async () => {
@@ -576,8 +579,54 @@ describe('retryWithBackoff: events', () => {
     const successes = record(retry, 'success');
     settle(retry.execute(flaky(Infinity, 0)));
     await vi.runAllTimersAsync();
-    expect(giveUps).toEqual([{ attempts: 2, reason: 'maxRetries', error: expect.objectContaining({ message: 'failure 2' }) }]);
+    expect(giveUps).toEqual([{ attempts: 2, reason: 'maxRetries', elapsed: expect.any(Number), error: expect.objectContaining({ message: 'failure 2' }) }]);
     expect(successes).toEqual([]);
+  });
+
+  it('success and giveUp carry elapsed: the ms from the first attempt to the end, delays included', async () => {
+    const retry = retryWithBackoff({ ...none, maxRetries: 2, initialDelay: 100 });
+    const successes = record(retry, 'success');
+    const giveUps = record(retry, 'giveUp');
+    const slow = (ms: number, fail: boolean) => () => new Promise((resolve, reject) => setTimeout(() => (fail ? reject(new Error('slow failure')) : resolve('ok')), ms));
+    settle(retry.execute(slow(40, false)));
+    await vi.runAllTimersAsync();
+    expect(successes).toEqual([{ attempts: 1, elapsed: 40 }]);
+    // Three attempts of 10 ms each, after delays of 100 and 200 ms: 330 ms.
+    settle(retry.execute(slow(10, true)));
+    await vi.runAllTimersAsync();
+    expect(giveUps).toEqual([{ attempts: 3, reason: 'maxRetries', elapsed: 330, error: expect.objectContaining({ message: 'slow failure' }) }]);
+    let n = 0;
+    settle(retry.execute(() => (++n < 3 ? Promise.reject(new Error('flaky')) : 'ok')));
+    await vi.runAllTimersAsync();
+    expect(successes.at(-1)).toEqual({ attempts: 3, elapsed: 300 });
+  });
+
+  it('has no elapsed for a call that began before anyone listened to success or giveUp, and still emits', async () => {
+    const retry = retryWithBackoff({ ...none, initialDelay: 10 });
+    let finish!: (value: string) => void;
+    const first = retry.execute(() => new Promise<string>((resolve) => (finish = resolve)));
+    let n = 0;
+    const second = settle(retry.execute(() => (++n < 2 ? Promise.reject(new Error('flaky')) : 'ok')));
+    const successes = record(retry, 'success');
+    finish('late');
+    await first;
+    await vi.runAllTimersAsync();
+    expect(second.state()).toEqual({ status: 'fulfilled', value: 'ok' });
+    expect(successes).toEqual([{ attempts: 1 }, { attempts: 2 }]);
+  });
+
+  it('reads the clock only for a listener of success or giveUp, or for maxElapsedTime: the happy path without them never', async () => {
+    const clock = vi.spyOn(performance, 'now');
+    const plain = retryWithBackoff();
+    plain.on('retry', () => {}); // retry carries no elapsed: no reason to time the call
+    await plain.execute(() => 'ok');
+    await retryWithBackoff({ handleResult: () => false }).execute(() => 'ok');
+    expect(clock).not.toHaveBeenCalled();
+    const timed = retryWithBackoff();
+    timed.on('giveUp', () => {});
+    await timed.execute(() => 'ok');
+    expect(clock).toHaveBeenCalledTimes(1); // the start; a success nobody listens to needs no end
+    clock.mockRestore();
   });
 
   it('emits retry before the delay starts, so a listener sees it while the next attempt is pending', async () => {
@@ -625,7 +674,7 @@ describe('retryWithBackoff: budget', () => {
     const call = settle(retry.execute(fn));
     await vi.runAllTimersAsync();
     expect(fn.calls).toBe(2);
-    expect(giveUps).toEqual([{ attempts: 2, reason: 'budget', error: expect.objectContaining({ message: 'failure 2' }) }]);
+    expect(giveUps).toEqual([{ attempts: 2, reason: 'budget', elapsed: expect.any(Number), error: expect.objectContaining({ message: 'failure 2' }) }]);
     expect(call.state()).toMatchObject({ status: 'rejected', reason: { message: 'failure 2' } });
   });
 

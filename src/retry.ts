@@ -95,10 +95,17 @@ export type GiveUpReason = 'maxRetries' | 'maxElapsedTime' | 'budget';
 export interface RetryEvents {
   /** Attempt `attempt` failed; the next one starts after `delay` ms. */
   retry: { readonly attempt: number; readonly delay: number; readonly error?: unknown; readonly value?: unknown };
-  /** Retrying stopped on a failure after `attempts` attempts. */
-  giveUp: { readonly attempts: number; readonly reason: GiveUpReason; readonly error?: unknown; readonly value?: unknown };
-  /** Attempt number `attempts` succeeded. */
-  success: { readonly attempts: number };
+  /**
+   * Retrying stopped on a failure after `attempts` attempts, `elapsed` ms after the first one
+   * started (absent for a call that began before anyone listened to `success` or `giveUp`).
+   */
+  giveUp: { readonly attempts: number; readonly reason: GiveUpReason; readonly elapsed?: number; readonly error?: unknown; readonly value?: unknown };
+  /**
+   * Attempt number `attempts` succeeded, `elapsed` ms after the first one started: the call's
+   * whole time in the retry, delays included (absent for a call that began before anyone listened
+   * to `success` or `giveUp`).
+   */
+  success: { readonly attempts: number; readonly elapsed?: number };
 }
 
 // Retrying what a breaker, bulkhead or throttle shed would add the very load they shed.
@@ -164,7 +171,10 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
 
   /** @internal */
   run(ctx: Ctx, next: Next): Promise<unknown> {
-    const started = this.#maxElapsedTime === Infinity ? 0 : now();
+    const l = this.listeners;
+    // The clock is read only when something needs it: maxElapsedTime, or a listener whose event
+    // carries `elapsed`. NaN otherwise: no deadline passes, and the events carry no `elapsed`.
+    const started = l.success === undefined && l.giveUp === undefined && this.#maxElapsedTime === Infinity ? NaN : now();
     try {
       if (this.#budget !== undefined) countFirstAttempt(ctx, this.#budget);
     } catch (error) {
@@ -174,25 +184,28 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
     // Reactions on the first attempt rather than an async function: most calls
     // succeed at once, and this costs one promise and ~100 ns less (bench/).
     return first.then(
-      this.#handleResult === undefined ? this.#firstSucceeded : (value: unknown) => this.#firstValue(value, ctx, next, started),
+      this.#handleResult === undefined && l.success === undefined ? this.#firstSucceeded : (value: unknown) => this.#firstValue(value, ctx, next, started),
       (error: unknown) => this.#firstError(error, ctx, next, started),
     );
   }
 
-  // Bound once per policy: the happy path allocates no closure for it.
-  readonly #firstSucceeded = (value: unknown): unknown => {
-    if (this.listeners.success !== undefined) this.emit('success', { attempts: 1 });
+  // Bound once per policy: the happy path allocates no closure for it. Taken when no one listened
+  // to `success` as the call began, so a listener that came since gets no `elapsed`.
+  readonly #firstSucceeded = (value: unknown): unknown => this.#succeeded(value, 1, NaN);
+
+  #succeeded(value: unknown, attempts: number, started: number): unknown {
+    if (this.listeners.success !== undefined) this.emit('success', { attempts, ...elapsed(started) });
     return value;
-  };
+  }
 
   #firstValue(value: unknown, ctx: Ctx, next: Next, started: number): unknown {
-    let failed: boolean;
+    let failed: boolean | undefined;
     try {
-      failed = this.#handleResult!(value);
+      failed = this.#handleResult?.(value); // none: taken only to time a success
     } catch (error) {
       return this.#firstError(error, ctx, next, started); // a throwing handleResult is a failure like a thrown one
     }
-    return failed ? this.#afterFirst({ value }, ctx, next, started) : this.#firstSucceeded(value);
+    return failed ? this.#afterFirst({ value }, ctx, next, started) : this.#succeeded(value, 1, started);
   }
 
   #firstError(error: unknown, ctx: Ctx, next: Next, started: number): unknown {
@@ -221,10 +234,7 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
         let outcome: Outcome;
         try {
           const value = await next(ctx.withAttempt(attempt));
-          if (this.#handleResult === undefined || !this.#handleResult(value)) {
-            this.emit('success', { attempts: attempt }); // after a retry: no hot path, so no guard of its own (emit has one)
-            return resolve(value);
-          }
+          if (!this.#handleResult?.(value)) return resolve(this.#succeeded(value, attempt, started));
           outcome = { value };
         } catch (error) {
           if (ctx.aborted || !this.#handle(error)) return reject(error);
@@ -266,12 +276,17 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
       else if (this.#budget !== undefined && !this.#budget.tryRetry()) reason = 'budget';
     }
     if (reason !== undefined) {
-      this.emit('giveUp', { attempts: attempt, reason, ...outcome });
+      this.emit('giveUp', { attempts: attempt, reason, ...outcome, ...elapsed(started) });
       return -1;
     }
     this.emit('retry', { attempt, delay, ...outcome }); // a failure path: a payload nobody reads costs less than its guard's bytes
     return delay;
   }
+}
+
+/** `{ elapsed }`, the ms since `started`, to spread into a payload; nothing for a call nobody timed (`started` NaN). */
+function elapsed(started: number): { elapsed?: number } | false {
+  return started === started && { elapsed: now() - started };
 }
 
 /** The last outcome as the call's answer: a thrown error is rethrown, a handled value returned. */

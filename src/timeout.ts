@@ -50,8 +50,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
 
   constructor(ms: number, options?: TimeoutOptions) {
     super('timeout', OWNER);
-    if (ms === undefined) required(OWNER, 'ms');
-    this.timeout = numberOption(OWNER, 'ms', ms, 0, Flag.INFINITE);
+    this.timeout = numberOption(OWNER, 'ms', ms, undefined, Flag.INFINITE) ?? required(OWNER, 'ms');
     const o = objectOptions<TimeoutOptions>(OWNER, options, 'strategy');
     this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
   }
@@ -126,6 +125,7 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
               reject(ctx.reason);
             },
           };
+          // Aborted already (the scope too, if fn read its signal): no abort to wait for.
           if (ctx.aborted) onAbort.handleEvent();
           else scope.listen(onAbort);
         });

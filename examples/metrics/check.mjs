@@ -3,8 +3,8 @@
 // Prometheus exporter serving /metrics) and a prom-client registry's (through
 // the adapter in prom-client.mjs), scrapes both endpoints over HTTP and asserts
 // every value the incident leaves: breaker state, retry, timeout and fallback
-// counters, bulkhead gauges with calls running and queued at scrape time, and
-// call durations. Then it lets the held calls finish and scrapes again (the
+// counters, bulkhead gauges with calls running and queued at scrape time, call
+// durations, retry durations and bulkhead queue waits. Then it lets the held calls finish and scrapes again (the
 // gauges are read at collection time), and detaches (no more counting).
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
@@ -68,6 +68,16 @@ function expectEvents(scraped, where, events) {
   }
 }
 
+/** A histogram's _count exactly, its _sum (seconds) within [least, most], and its +Inf bucket holding every point. */
+function expectHistogram(scraped, where, [name, labels, count, least, most]) {
+  const got = value(scraped, `${name}_count`, labels, where);
+  expect(got === count, `${where}: ${name}_count${JSON.stringify(labels)} = ${got}, expected ${count}`);
+  const sum = value(scraped, `${name}_sum`, labels, where);
+  expect(sum >= least && sum <= most, `${where}: ${name}_sum${JSON.stringify(labels)} = ${sum} s, expected in [${least}, ${most}]`);
+  const inf = value(scraped, `${name}_bucket`, { ...labels, le: '+Inf' }, where);
+  expect(inf === count, `${where}: the +Inf bucket of ${name}${JSON.stringify(labels)} holds ${inf}, expected ${count}`);
+}
+
 function expectAll(scraped, where) {
   for (const [name, labels, want] of EXPECTED.gauges) {
     const got = value(scraped, name, labels, where);
@@ -89,6 +99,10 @@ function expectAll(scraped, where) {
   expect(sum >= 0.14 && sum < 60, `${where}: breakwater_call_duration_sum of failures = ${sum} s, expected >= 0.14 (three 50 ms timeouts)`);
   const buckets = scraped.samples.filter((s) => s.name === 'breakwater_call_duration_bucket' && s.labels.breakwater_outcome === 'failure' && s.labels.breakwater_name === 'payments');
   expect(buckets.some((b) => b.labels.le === '0.005') && buckets.some((b) => b.labels.le === '10'), `${where}: duration buckets in seconds (0.005 … 10), got ${buckets.map((b) => b.labels.le)}`);
+  for (const histogram of EXPECTED.histograms) expectHistogram(scraped, where, histogram);
+  // A queue wait's first bucket is 0: the calls that did not wait at all.
+  const zero = value(scraped, 'breakwater_queue_duration_bucket', { breakwater_name: 'payments', le: '0' }, where);
+  expect(zero === 4, `${where}: breakwater_queue_duration_bucket{payments, le="0"} = ${zero}, expected 4`);
 }
 
 const otel = await startOpenTelemetry({ port: await freePort() });
@@ -116,7 +130,9 @@ for (const [where, url] of [['OpenTelemetry exporter', otel.url], ['prom-client'
     const got = value(after, gauge, { breakwater_name: 'inventory', breakwater_policy: 'bulkhead' }, `${where}, after release`);
     expect(got === 0, `${where}, after release: ${gauge}{inventory} = ${got}, expected 0`);
   }
-  expectEvents(after, `${where}, after release`, { inventory: { 'circuit-breaker/success': 6, 'bulkhead/rejected': 1 } });
+  expectEvents(after, `${where}, after release`, { inventory: { 'circuit-breaker/success': 6, 'bulkhead/admitted': 6, 'bulkhead/rejected': 1 } });
+  // The two queued calls got their slots when the held ones finished: they waited (more than 0 s).
+  expectHistogram(after, `${where}, after release`, ['breakwater_queue_duration', { breakwater_name: 'inventory', breakwater_policy: 'bulkhead' }, 6, 1e-9, 60]);
 }
 
 // Detached: another rejected call is no longer counted.
@@ -142,4 +158,4 @@ if (failures.length > 0) {
   console.error(`\nmetrics check FAILED:\n- ${failures.join('\n- ')}`);
   process.exit(1);
 }
-console.log(`\nmetrics check: the incident's breaker state, retry, timeout and fallback counts, bulkhead gauges and call durations are exact on both the OpenTelemetry exporter and prom-client`);
+console.log(`\nmetrics check: the incident's breaker state, retry, timeout and fallback counts, bulkhead gauges, call and retry durations and queue waits are exact on both the OpenTelemetry exporter and prom-client`);

@@ -94,12 +94,24 @@ export const EXPECTED = {
       'circuit-breaker/rejected': 2,
       'timeout/timeout': 3,
       'fallback/fallback': 3,
+      'bulkhead/admitted': 4,
     },
-    inventory: { 'bulkhead/rejected': 1 },
+    // 4 of the 7 calls got a slot at once; 2 wait in the queue, 1 was rejected.
+    inventory: { 'bulkhead/admitted': 4, 'bulkhead/rejected': 1 },
   },
   // breakwater.call.duration: calls each breaker admitted, by outcome.
   durations: [
     [{ breakwater_name: 'payments', breakwater_outcome: 'success' }, 1],
     [{ breakwater_name: 'payments', breakwater_outcome: 'failure' }, 7],
+  ],
+  // Other histograms, [metric, labels, count, least sum in s, most sum in s]:
+  histograms: [
+    // breakwater.retry.duration: call 1 succeeded after delays of 5 and 10 ms; call 2 gave up after
+    // three 50 ms timeouts and those delays (calls 3 and 4 ended on the open circuit: no event).
+    ['breakwater_retry_duration', { breakwater_name: 'payments', breakwater_outcome: 'success' }, 1, 0.014, 10],
+    ['breakwater_retry_duration', { breakwater_name: 'payments', breakwater_outcome: 'failure' }, 1, 0.16, 10],
+    // breakwater.queue.duration: every call so far got its slot at once.
+    ['breakwater_queue_duration', { breakwater_name: 'payments', breakwater_policy: 'bulkhead' }, 4, 0, 0],
+    ['breakwater_queue_duration', { breakwater_name: 'inventory', breakwater_policy: 'bulkhead' }, 4, 0, 0],
   ],
 };

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /** The attributes instrument() sets; prom-client wants label names declared up front. */
-const ATTRIBUTES = ['breakwater.name', 'breakwater.policy', 'breakwater.event', 'breakwater.outcome'];
+const ATTRIBUTES = ['breakwater.name', 'breakwater.policy', 'breakwater.event', 'breakwater.outcome', 'breakwater.attempt'];
 const promName = (name) => name.replace(/[^a-zA-Z0-9_:]/g, '_');
 const LABEL_NAMES = ATTRIBUTES.map(promName);
 

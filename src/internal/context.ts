@@ -42,9 +42,10 @@ export function watch(signal: AbortSignal, listener: AbortListener): void {
 
 export function unwatch(signal: AbortSignal, listener: AbortListener): void {
   const hub = hubs.get(signal);
-  if (hub === undefined || !hub.delete(listener) || hub.size > 0) return;
-  hubs.delete(signal);
-  signal.removeEventListener('abort', hub);
+  if (hub?.delete(listener) && hub.size === 0) {
+    hubs.delete(signal);
+    signal.removeEventListener('abort', hub);
+  }
 }
 
 /**
@@ -60,10 +61,10 @@ export class Scope {
   #controller: AbortController | undefined;
   // Whether it listens on the context it was forked from (through `listen`: a parent
   // scope's listeners or the caller's signal, never a parent's AbortController).
-  #linked = false;
+  #linked: boolean | undefined;
   #listeners: AbortListener[] | undefined;
-  #aborted = false;
-  #released = false;
+  #aborted: boolean | undefined; // undefined: false (an initializer costs bytes)
+  #released: boolean | undefined;
   #abortReason: unknown;
 
   /** The context this scope was forked from: it aborts when that one does. */
@@ -86,8 +87,6 @@ export class Scope {
     if (this.#controller !== undefined) return this.#controller.signal;
     const controller = (this.#controller = new AbortController());
     if (this.#aborted) controller.abort(this.#abortReason);
-    // Released, it follows upstream no more: an abort there after the owner is done reaches no signal.
-    else if (!this.#released && this.#from.aborted) this.abort(this.#from.reason);
     else this.#link();
     return controller.signal;
   }
@@ -133,9 +132,14 @@ export class Scope {
     this.abort(this.#from.reason);
   }
 
-  /** Listens upstream, once, while the owner runs. */
+  /**
+   * Listens upstream, once, while the owner runs; an upstream that has aborted already aborts
+   * this scope at once. Released, it follows upstream no more: an abort there reaches no signal.
+   */
   #link(): void {
-    if (!this.#linked && !this.#released) this.#linked = this.#from.listen(this);
+    if (this.#linked || this.#released) return;
+    if (this.#from.aborted) this.abort(this.#from.reason);
+    else this.#linked = this.#from.listen(this);
   }
 
   #unlink(): void {

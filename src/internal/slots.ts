@@ -2,7 +2,7 @@ import { BulkheadRejectedError, type BulkheadRejectionReason } from '../errors.j
 import { PolicyBase } from '../policy.js';
 import type { Ctx, Next } from './context.js';
 import { LinkedQueue } from './queue.js';
-import { startTimer } from './timers.js';
+import { now, startTimer } from './timers.js';
 import { Waiter } from './waiter.js';
 
 /** The payload of a `rejected` event. */
@@ -10,10 +10,17 @@ export interface Rejection {
   readonly reason: BulkheadRejectionReason;
 }
 
+/** The payload of an `admitted` event. */
+export interface Admission {
+  /** How long the call waited in the queue, in ms (0 when a slot was free); absent for a call queued before anyone listened. */
+  readonly waited?: number;
+}
+
 // Shared payloads (and the errors' options): emitting allocates nothing, and listeners cannot tell the difference.
 // Marked pure so a bundler drops them, and this module, from apps that never use a bulkhead.
 export const FULL: Rejection = /* @__PURE__ */ Object.freeze({ reason: 'full' as const });
 export const QUEUE_TIMEOUT: Rejection = /* @__PURE__ */ Object.freeze({ reason: 'queue-timeout' as const });
+
 
 /**
  * The queue of a policy that runs a limited number of calls at once (Bulkhead,
@@ -22,7 +29,7 @@ export const QUEUE_TIMEOUT: Rejection = /* @__PURE__ */ Object.freeze({ reason: 
  * running calls and decides, when a slot frees, how many waiters to `shift`
  * out and start: the hot path (a free slot) never reaches this class.
  */
-export abstract class SlotPolicy<E extends { rejected: Rejection }> extends PolicyBase<E> {
+export abstract class SlotPolicy<E extends { rejected: Rejection; admitted: Admission }> extends PolicyBase<E> {
   /** The most calls that wait for a slot. */
   abstract readonly maxQueue: number;
   /** How long a call may wait in the queue, in ms; `Infinity` when unbounded. */
@@ -43,15 +50,24 @@ export abstract class SlotPolicy<E extends { rejected: Rejection }> extends Poli
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const waiter = new Waiter(this, ctx, next);
+    // Timed only for someone who listens: a clock read costs a queued call more than the rest of its queueing (bench/).
+    if (this.listeners.admitted !== undefined) waiter.since = now();
     if (this.queueTimeout !== Infinity) waiter.timer = startTimer(() => this.#expire(waiter), this.queueTimeout);
     this.#waiting.push(waiter);
     return waiter.wait();
   }
 
-  /** @internal The oldest waiter, out of the queue and no longer listening or timed; `undefined` if none. */
+  /**
+   * @internal The oldest waiter, out of the queue and no longer listening or timed, which the
+   * caller starts at once (`admitted` is emitted for it); `undefined` if none.
+   */
   protected shift(): Waiter | undefined {
     const waiter = this.#waiting.shift();
-    waiter?.detach();
+    if (waiter !== undefined) {
+      waiter.detach();
+      const since = waiter.since;
+      if (this.listeners.admitted !== undefined) this.emit('admitted', (since === since ? { waited: now() - since } : {}) as E['admitted']);
+    }
     return waiter;
   }
 

@@ -115,7 +115,7 @@ export function known(owner: string, what: string, name: unknown, allowed: strin
 export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'function') return 'a function';
-  // null falls through to String: 'null'.
-  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  // null (and every other falsy value) falls through to String: 'null'.
+  if (value && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
 }

@@ -18,6 +18,8 @@ export class Waiter implements Linked<Waiter> {
   next: Waiter | undefined = undefined;
   /** A queue-timeout timer, owned by the host. */
   timer: TimerHandle = undefined;
+  /** When it was queued (performance.now()), if its host timed it; NaN otherwise. */
+  since = NaN;
   /** Settles the call's promise; given a promise, the call follows it. */
   resolve!: (value: unknown) => void;
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).

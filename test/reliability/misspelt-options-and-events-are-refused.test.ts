@@ -298,7 +298,7 @@ const emitters: Record<string, Emitting> = {
   },
   Bulkhead: {
     create: () => new Bulkhead({ maxConcurrent: 1 }) as never,
-    events: { rejected: true } satisfies AllEvents<BulkheadEvents>,
+    events: { admitted: true, rejected: true } satisfies AllEvents<BulkheadEvents>,
     typo: ['reject', 'rejected'],
   },
   withTimeout: {
@@ -318,7 +318,7 @@ const emitters: Record<string, Emitting> = {
   },
   hedge: {
     create: () => hedge({ delay: 10 }) as never,
-    events: { hedge: true } satisfies AllEvents<HedgeEvents>,
+    events: { hedge: true, win: true } satisfies AllEvents<HedgeEvents>,
     typo: ['hedged', 'hedge'],
   },
   chaos: {
@@ -328,7 +328,7 @@ const emitters: Record<string, Emitting> = {
   },
   AdaptiveLimiter: {
     create: () => new AdaptiveLimiter() as never,
-    events: { limitChange: true, rejected: true } satisfies AllEvents<AdaptiveLimiterEvents>,
+    events: { admitted: true, limitChange: true, rejected: true } satisfies AllEvents<AdaptiveLimiterEvents>,
     typo: ['limitChanged', 'limitChange'],
   },
   PolicyRegistry: {
