@@ -17,7 +17,7 @@ export function rejection(state: 'open' | 'half-open' | 'isolated', retryAfter: 
   const error =
     state === 'isolated'
       ? new IsolatedCircuitError(undefined, options)
-      : new BrokenCircuitError(state === 'open' ? undefined : 'Circuit is half-open, its trials busy', options);
+      : new BrokenCircuitError(state === 'open' ? undefined : 'Circuit is half-open: trials busy', options);
   ErrorCtor.stackTraceLimit = limit;
   return error;
 }
