@@ -57,6 +57,8 @@ interface Traffic {
   slowest: number;
   p99: number;
   slow: { t: number; ms: number }[];
+  /** ms: the longest stall of the process's event loop during the run. */
+  maxLag: number;
 }
 interface SendStats {
   sends: number;
@@ -337,12 +339,17 @@ describeRedis('a fleet of processes on one redis-server', () => {
     const storeFailures = sendsAfter.map((s, n) => s.errors - sendsBefore[n]!.errors + (s.slow - sendsBefore[n]!.slow));
     const events = four.map((i) => policies.map((p) => i.storeEvents(p)));
     console.log(
-      `[fleet ${label}] ${runs.reduce((n, r) => n + r.calls, 0)} calls in 4 processes, ${runs.reduce((n, r) => n + r.failures.length, 0)} failed; slowest ${slowest.toFixed(1)} ms (store timeout ${TIMEOUT}), p99 ${Math.max(...runs.map((r) => r.p99)).toFixed(1)} ms; ` +
+      `[fleet ${label}] ${runs.reduce((n, r) => n + r.calls, 0)} calls in 4 processes, ${runs.reduce((n, r) => n + r.failures.length, 0)} failed; slowest ${slowest.toFixed(1)} ms (store timeout ${TIMEOUT}), p99 ${Math.max(...runs.map((r) => r.p99)).toFixed(1)} ms, longest event-loop stall ${Math.max(...runs.map((r) => r.maxLag)).toFixed(0)} ms; ` +
         `store failures seen by the clients ${storeFailures.join(' + ')}; storeError per policy ${events.map((e) => e.map((x) => x.errors.length).join('/')).join(', ')}, storeRecovered ${events.map((e) => e.map((x) => x.recovered.length).join('/')).join(', ')}; ` +
         `downtime ${[...new Set(events.flat().flatMap((x) => x.recovered.map((r) => Math.round(r.downtime ?? -1))))].join('/')} ms`,
     );
+    const slowOnes = runs.flatMap((r, n) => r.slow.filter((c) => c.ms > TIMEOUT + 20).map((c) => `${four[n]!.name} ${c.ms} ms at +${c.t - window.from} ms`));
+    if (slowOnes.length) console.log(`[fleet ${label}] calls slower than the store timeout + 20 ms: ${slowOnes.join(', ')}`);
+    // A call may end later than the timeout by what its own process's event loop stalled (a loaded machine
+    // delays every timer); beyond that, the store kept it waiting.
+    const tooSlow = runs.flatMap((r, n) => r.slow.filter((c) => c.ms > TIMEOUT + OUTAGE_SLACK + r.maxLag).map((c) => `${four[n]!.name}: ${c.ms} ms (its loop stalled ${Math.round(r.maxLag)} ms at most), started ${c.t - window.from} ms after the fault began`));
     expect(runs.flatMap((r) => r.failures)).toEqual([]);
-    expect(slowest).toBeLessThanOrEqual(TIMEOUT + OUTAGE_SLACK);
+    expect(tooSlow).toEqual([]);
     // The fault was really felt by the clients.
     expect(storeFailures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     four.forEach((instance, n) => {

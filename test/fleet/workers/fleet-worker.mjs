@@ -6,6 +6,7 @@
 // Messages in: { id, op, ...args }; out: { id, ok, result | error }, plus
 // { type: 'event', ... } as policies emit store and state events and
 // { type: 'unhandled', error } for an unhandled rejection (there must be none).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 // The real wall clock, also under the skew preload: timestamps sent to the parent are comparable across processes.
@@ -236,7 +237,10 @@ const ops = {
     parts.push(lib.retryWithBackoff({ maxRetries: 2, initialDelay: 1, maxDelay: 5, jitter: 'none', ...(b ? { budget: b } : {}) }));
     if (limiter) parts.push(get(limiter, 'limiter'));
     const pipeline = lib.wrap(...parts);
-    const run = { calls: 0, ok: 0, failures: [], latencies: [], slow: [], pending: new Set(), timer: undefined };
+    // How long this process's event loop stalled (a loaded machine): a call can end that much later than any timeout of its own.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const run = { calls: 0, ok: 0, failures: [], latencies: [], slow: [], pending: new Set(), timer: undefined, lag };
     let n = 0;
     const tick = () => {
       const i = ++n;
@@ -270,6 +274,7 @@ const ops = {
     traffic.delete(`traffic:${name}`);
     clearInterval(run.timer);
     await Promise.all(run.pending);
+    run.lag.disable();
     const sorted = run.latencies.slice().sort((a, b) => a - b);
     return {
       calls: run.calls,
@@ -278,6 +283,7 @@ const ops = {
       slowest: sorted.at(-1) ?? 0,
       p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
       slow: run.slow,
+      maxLag: run.lag.max / 1e6,
     };
   },
 
