@@ -35,7 +35,10 @@ export function builtinOps(): ScriptOps {
 
 /** An op's full key names for `key`: `prefix + '{' + key + '}' + suffix` (one Redis Cluster slot per `key`). @internal */
 export function keyNames(prefix: string, key: string, suffixes: readonly string[]): string[] {
-  const base = `${prefix}{${key}}`;
+  // A `}` in the key would end the hash tag early (a key beginning with one
+  // would leave it empty, scattering the key's names over the cluster): it is
+  // written %7D, and `%` as %25 so that two keys never get one name.
+  const base = `${prefix}{${/[%}]/.test(key) ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D')) : key}}`;
   return suffixes.map((suffix) => base + suffix);
 }
 

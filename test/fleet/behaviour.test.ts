@@ -273,8 +273,10 @@ for (const engine of [memoryEngine(), redisEngine()]) {
         };
         const keys = (await engine.keys()).map((k) => k.key);
         for (const key of odd) {
-          // This key's Redis keys: prefix + '{' + key + '}' + suffix, not those of a longer odd key it begins.
-          const mine = keys.filter((k) => k.startsWith(`${prefixOf(keys)}{${key}}`) && !odd.some((o) => o !== key && o.startsWith(key) && k.startsWith(`${prefixOf(keys)}{${o}}`)));
+          // This key's Redis keys: prefix + '{' + key + '}' + suffix (a '}' in the key written %7D, '%' as %25),
+          // not those of a longer odd key it begins.
+          const tag = (k: string) => `${prefixOf(keys)}{${k.replace(/%/g, '%25').replace(/\}/g, '%7D')}}`;
+          const mine = keys.filter((k) => k.startsWith(tag(key)) && !odd.some((o) => o !== key && o.startsWith(key) && k.startsWith(tag(o))));
           expect(mine.length, JSON.stringify(key)).toBeGreaterThan(0);
           expect(new Set(mine.map(slotOf)).size, `${JSON.stringify(key)}: ${mine.join(', ')}`).toBe(1);
         }
