@@ -26,10 +26,11 @@ function heartbeatWindow(interval: number): number {
 }
 
 /**
- * A `RateLimiter`'s fleet side: every decision is one store round trip (GCRA
- * in the store, on the store's clock), except that a call turned away is
- * remembered until its token is due, so the calls after it are turned away
- * here, with no round trip. When the store fails, `onStoreError` decides.
+ * A `RateLimiter`'s fleet side: every decision is made in the store (GCRA on
+ * the store's clock; the Redis store sends the calls of one tick as one
+ * script), except that a call turned away is remembered until its token is
+ * due, so the calls after it are turned away here, with no round trip. When
+ * the store fails, `onStoreError` decides.
  * It holds no timer and no listener between calls, so a dropped limiter is garbage.
  * @internal
  */

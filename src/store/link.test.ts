@@ -139,6 +139,55 @@ describe('StoreLinkImpl.run', () => {
     expect(link.down).toBe(false);
   });
 
+  it('bounds many operations in flight with one timer, each timing out at its own deadline, and stops it once none is left', async () => {
+    const link = new StoreLinkImpl(scripted('hang'), 50);
+    const ops = [deferred<string>(), deferred<string>(), deferred<string>(), deferred<string>()];
+    const calls = [settle(link.run(ops[0]!.op))];
+    await vi.advanceTimersByTimeAsync(10);
+    calls.push(settle(link.run(ops[1]!.op)));
+    await vi.advanceTimersByTimeAsync(10);
+    calls.push(settle(link.run(ops[2]!.op)), settle(link.run(ops[3]!.op)));
+    expect(vi.getTimerCount()).toBe(1);
+    // The oldest answers: the others keep their own deadlines (60 and 70 ms).
+    ops[0]!.resolve('first');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.state().status)).toEqual(['fulfilled', 'pending', 'pending', 'pending']);
+    await vi.advanceTimersByTimeAsync(39); // 59 ms
+    expect(calls.map((c) => c.state().status)).toEqual(['fulfilled', 'pending', 'pending', 'pending']);
+    ops[2]!.resolve('third');
+    await vi.advanceTimersByTimeAsync(1); // 60 ms: the second is past its deadline
+    expect(calls.map((c) => c.state().status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'pending']);
+    expect((calls[1]!.state() as { reason: unknown }).reason).toBeInstanceOf(TimeoutError);
+    await vi.advanceTimersByTimeAsync(9);
+    expect(calls[3]!.state().status).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1); // 70 ms
+    expect(calls[3]!.state().status).toBe('rejected');
+    // Only the probe's timer is left (the store is down after the timeout).
+    expect(link.down).toBe(true);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('stops the deadline timer when the last operation in flight settles', async () => {
+    const link = new StoreLinkImpl(scripted(), 50);
+    const a = deferred<string>();
+    const b = deferred<string>();
+    const first = link.run(a.op);
+    const second = link.run(b.op);
+    expect(vi.getTimerCount()).toBe(1);
+    b.resolve('b');
+    await second;
+    expect(vi.getTimerCount()).toBe(1);
+    a.resolve('a');
+    await first;
+    expect(vi.getTimerCount()).toBe(0);
+    // And starts again with the next.
+    const c = deferred<string>();
+    const third = settle(link.run(c.op));
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(third.state().status).toBe('rejected');
+  });
+
   it('an already-aborted signal rejects at once without calling the backend', async () => {
     const link = new StoreLinkImpl(scripted(), 50);
     const op = vi.fn(() => Promise.resolve(1));

@@ -10,6 +10,100 @@ const ping = (backend: StoreBackend): Promise<unknown> => backend.ping();
 const ignore = (): void => {};
 
 /**
+ * One operation in flight: a node of its link's list, which is in deadline
+ * order (every operation of a link gets the same timeout). It is also the
+ * listener of the caller's signal (`handleEvent`): no closure per operation.
+ */
+class Flight {
+  prev: Flight | undefined = undefined;
+  next: Flight | undefined = undefined;
+  open = true;
+  constructor(
+    readonly flights: Flights,
+    readonly deadline: number,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+    readonly signal: AbortSignal | undefined,
+    /** Told of a failure (the store is down); `undefined` for a probe. */
+    readonly failed: ((error: unknown) => void) | undefined,
+  ) {}
+
+  /** Closes it: out of the list, its listener removed. False when it had settled already. */
+  close(): boolean {
+    if (!this.open) return false;
+    this.open = false;
+    this.flights.remove(this);
+    this.signal?.removeEventListener('abort', this);
+    return true;
+  }
+
+  settle(value: unknown): void {
+    if (this.close()) this.resolve(value);
+  }
+
+  fail(error: unknown): void {
+    if (!this.close()) return;
+    this.failed?.(error);
+    this.reject(error);
+  }
+
+  /** The caller gave up: no store failure. */
+  handleEvent(): void {
+    if (this.close()) this.reject(this.signal!.reason);
+  }
+}
+
+/**
+ * A link's operations in flight, oldest first, and one timer for all their
+ * deadlines (a timer per operation cost more than the rest of the link). The
+ * timer is armed for the oldest; when it fires, every operation past its
+ * deadline fails with a timeout, and it is armed again for the oldest left.
+ * It is stopped as soon as nothing is in flight.
+ */
+class Flights {
+  #head: Flight | undefined = undefined;
+  #tail: Flight | undefined = undefined;
+  #timer: TimerHandle = undefined;
+  #armed = false;
+
+  constructor(readonly timeoutError: () => unknown) {}
+
+  add(flight: Flight): void {
+    flight.prev = this.#tail;
+    if (this.#tail === undefined) this.#head = flight;
+    else this.#tail.next = flight;
+    this.#tail = flight;
+    if (!this.#armed) this.#arm(flight.deadline - now());
+  }
+
+  remove(flight: Flight): void {
+    const { prev, next } = flight;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    flight.prev = flight.next = undefined;
+    if (this.#head === undefined && this.#armed) {
+      this.#armed = false;
+      stopTimer(this.#timer);
+    }
+  }
+
+  #arm(ms: number): void {
+    this.#armed = true;
+    this.#timer = startTimer(this.#expire, ms);
+  }
+
+  readonly #expire = (): void => {
+    this.#armed = false;
+    const t = now();
+    // A flight failed here is removed from the list by its own close().
+    for (let f = this.#head; f !== undefined && f.deadline <= t; f = this.#head) f.fail(this.timeoutError());
+    if (this.#head !== undefined) this.#arm(this.#head.deadline - t);
+  };
+}
+
+/**
  * The one {@link StoreLink} of a store: every operation bounded by the
  * store's timeout and the caller's signal, and the store's health.
  *
@@ -35,6 +129,8 @@ export class StoreLinkImpl implements StoreLink {
   #probing = false;
   /** A `run` was refused since the last probe. */
   #asked = false;
+  /** Operations in flight, and the one timer of their deadlines. */
+  readonly #flights = new Flights(() => new TimeoutError(`Store operation timed out after ${this.timeout} ms`, { timeout: this.timeout }));
 
   constructor(
     readonly backend: StoreBackend,
@@ -67,42 +163,30 @@ export class StoreLinkImpl implements StoreLink {
 
   /**
    * `op`, settled by the first of: its own result, the timeout, an abort of
-   * `signal`. Whatever comes later is ignored, and the timer and listener are
-   * removed as soon as it settles. `health`: a failure marks the store down.
+   * `signal`. Whatever comes later is ignored, and the listener is removed as
+   * soon as it settles. `health`: a failure marks the store down.
    */
   #bounded<R>(op: (backend: StoreBackend) => Promise<R>, signal: AbortSignal | undefined, health: boolean): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<R>((resolve, reject) => {
-      let open = true;
-      const settle = (): boolean => {
-        if (!open) return false;
-        open = false;
-        stopTimer(timer);
-        signal?.removeEventListener('abort', aborted);
-        return true;
-      };
-      const failed = (error: unknown): void => {
-        if (!settle()) return;
-        if (health) this.#fail(error);
-        reject(error);
-      };
-      const aborted = (): void => {
-        // The caller gave up: no store failure.
-        if (settle()) reject(signal!.reason);
-      };
-      const timer: TimerHandle = startTimer(() => failed(new TimeoutError(`Store operation timed out after ${this.timeout} ms`, { timeout: this.timeout })), this.timeout);
-      signal?.addEventListener('abort', aborted);
+      const flight = new Flight(this.#flights, now() + this.timeout, resolve as (value: unknown) => void, reject, signal, health ? this.#failed : undefined);
+      this.#flights.add(flight);
+      signal?.addEventListener('abort', flight);
       let pending: Promise<R>;
       try {
         pending = Promise.resolve(op(this.backend));
       } catch (error) {
         pending = Promise.reject(error);
       }
-      pending.then((value) => {
-        if (settle()) resolve(value);
-      }, failed);
+      pending.then(
+        (value) => flight.settle(value),
+        (error: unknown) => flight.fail(error),
+      );
     });
   }
+
+  /** A failure of a run (not of a probe): the store is down. */
+  readonly #failed = (error: unknown): void => this.#fail(error);
 
   #fail(error: unknown): void {
     if (this.#down) return;

@@ -8,7 +8,8 @@
 // over `limit` (stored "q:r", meaning q + r / limit µs; "q" when r is 0). So a run of any
 // length admits exactly `limit` per `interval`, like the local bucket. Every
 // number stays a whole number below 2^53, which a Lua double holds exactly;
-// Lua's tostring prints only 14 digits, so the script writes them with %.0f.
+// Lua's tostring prints only 14 digits, so the script hands q to redis.call as a
+// number (written with %.17g) or formats it with %d, never through tostring.
 import type { MemoryKV, ScriptOp } from './types.js';
 
 /**
@@ -54,52 +55,81 @@ function intervalUs(interval: number): number {
 }
 
 // KEYS[1] the TAT ("q:r", or "q" when r is 0), KEYS[2] the heartbeat set.
-// ARGV: limit, interval µs, maxWait µs (-1: none), instance ('' : no heartbeat), window ms.
-// Returns { admitted 0/1, wait ms, remaining, instances (0 without a heartbeat) }. Three
-// commands per decision (TIME, GET, SET): the heartbeat's four only when an instance is given.
+// ARGV: limit, interval µs, maxWait µs (-1: none), instance ('': no heartbeat), window ms,
+// and optionally n: that many decisions in a row, as n calls at the same instant would get.
+// Each decision is one number x (see {@link decision}); the reply is x alone for one decision
+// without a heartbeat, else the table { x1, ..., xn } or, with the heartbeat, { instances, x1, ..., xn }.
+// Three commands without the heartbeat (TIME, GET, SET); the SET writes the expiry (PX) only when
+// the ms the TAT falls due in moves past the one the key's expiry was set for, KEEPTTL otherwise.
+// No string.format('%.0f') and no tostring: a number handed to redis.call is written exactly (%.17g).
 const LUA = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local L = tonumber(ARGV[1])
 local I = tonumber(ARGV[2])
 local W = tonumber(ARGV[3])
-local q, r = now, 0
+local n = tonumber(ARGV[6] or '1')
+local q, r, e = now, 0, -1
 local v = redis.call('GET', KEYS[1])
 if v then
-  local sq, sr = v, 0
+  local sq, sr
   local c = string.find(v, ':', 1, true)
-  if c then sq, sr = string.sub(v, 1, c - 1), tonumber(string.sub(v, c + 1)) end
-  sq = tonumber(sq)
-  if sq and sr and (sq > now or (sq == now and sr > 0)) then q, r = sq, sr end
+  if c then sq, sr = tonumber(string.sub(v, 1, c - 1)), tonumber(string.sub(v, c + 1)) else sq, sr = tonumber(v), 0 end
+  if sq and sr then
+    e = sq
+    if sr > 0 then e = sq + 1 end
+    e = math.ceil(e / 1000)
+    if sq > now or (sq == now and sr > 0) then q, r = sq, sr end
+  end
 end
 local b = I % L
-q = q + (I - b) / L
-r = r + b
-if r >= L then q = q + 1; r = r - L end
-local due = q - now - I
-if r > 0 then due = due + 1 end
-local ok = 0
-local left = 0
-if W < 0 or due <= W then
-  ok = 1
+local s = (I - b) / L
+local o = 0
+if ARGV[4] ~= '' then o = 1 end
+local out = {}
+local took = false
+for j = 1, n do
+  local nq, nr = q + s, r + b
+  if nr >= L then nq = nq + 1; nr = nr - L end
+  local due = nq - now - I
+  if nr > 0 then due = due + 1 end
+  if W >= 0 and due > W then
+    local x = -2 * math.ceil(due / 1000)
+    for k = j, n do out[k + o] = x end
+    break
+  end
+  q, r, took = nq, nr, true
+  if due > 0 then
+    out[j + o] = -1 - 2 * math.ceil(due / 1000)
+  else
+    local left = math.floor(((I - (q - now)) * L - r) / I)
+    if left < 0 then left = 0 elseif left > L then left = L end
+    out[j + o] = left
+  end
+end
+if took then
   local ttl = q - now
-  if r > 0 then ttl = ttl + 1 end
-  local tat = string.format('%.0f', q)
-  if r > 0 then tat = tat .. ':' .. string.format('%.0f', r) end
-  redis.call('SET', KEYS[1], tat, 'PX', math.max(1, math.ceil(ttl / 1000)))
-  left = math.floor(((I - (q - now)) * L - r) / I)
+  local tat = q
+  if r > 0 then
+    ttl = ttl + 1
+    tat = string.format('%d:%d', q, r)
+  end
+  if math.ceil((now + ttl) / 1000) <= e then
+    redis.call('SET', KEYS[1], tat, 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[1], tat, 'PX', math.ceil(ttl / 1000))
+  end
 end
-if left < 0 then left = 0 elseif left > L then left = L end
-local wait = 0
-if due > 0 then wait = math.ceil(due / 1000) end
-local n = 0
-if ARGV[4] ~= '' then
-  local ms = math.floor(now / 1000)
-  redis.call('ZADD', KEYS[2], string.format('%.0f', ms), ARGV[4])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', ms - tonumber(ARGV[5])))
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-  n = redis.call('ZCARD', KEYS[2])
+if o == 0 then
+  if n == 1 then return out[1] end
+  return out
 end
-return { ok, wait, left, n }`;
+local w = tonumber(ARGV[5])
+local ms = math.floor(now / 1000)
+redis.call('ZADD', KEYS[2], ms, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', ms - w))
+redis.call('PEXPIRE', KEYS[2], w)
+out[1] = redis.call('ZCARD', KEYS[2])
+return out`;
 
 /** The TAT as the memory store keeps it: q + r / limit µs. */
 interface Tat {
@@ -109,8 +139,35 @@ interface Tat {
 
 function toNumber(value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' || typeof value === 'bigint' ? Number(value) : NaN;
-  if (!Number.isFinite(n)) throw new TypeError(`rateLimit: unexpected reply ${String(value)}`);
+  if (!Number.isInteger(n)) throw new TypeError(`rateLimit: unexpected reply ${String(value)}`);
   return n;
+}
+
+/**
+ * One decision as the script encodes it in a single integer x: x >= 0 admitted at
+ * once with x tokens left; otherwise -x = 2·wait + 1 for a call admitted after
+ * `wait` ms (a reservation: no token left), -x = 2·wait for a call turned away.
+ */
+function decision(x: unknown, instances: number): RateLimitReply {
+  const v = toNumber(x);
+  if (v >= 0) return { admitted: true, wait: 0, remaining: v, instances };
+  const odd = -v % 2;
+  return { admitted: odd === 1, wait: (-v - odd) / 2, remaining: 0, instances };
+}
+
+/**
+ * The script's reply to `n` decisions (ARGV[6]; a heartbeat with `beat`), as
+ * the replies of `n` calls asking at the same instant, in order.
+ * @internal
+ */
+export function rateLimitReplies(raw: unknown, n: number, beat: boolean): RateLimitReply[] {
+  if (!beat && n === 1) return [decision(raw, 0)];
+  const o = beat ? 1 : 0;
+  if (!Array.isArray(raw) || raw.length !== n + o) throw new TypeError('rateLimit: unexpected reply');
+  const instances = beat ? toNumber(raw[0]) : 0;
+  const replies = new Array<RateLimitReply>(n);
+  for (let i = 0; i < n; i++) replies[i] = decision(raw[i + o], instances);
+  return replies;
 }
 
 /** The rate limiter's ScriptOp: one token from the fleet's bucket, and a heartbeat. @internal */
@@ -122,8 +179,8 @@ export const rateLimitOp: ScriptOp<RateLimitRequest, RateLimitReply> = {
     return [String(limit), String(intervalUs(interval)), String(maxWaitUs(maxWait)), instance, String(Math.max(1, Math.ceil(window)))];
   },
   reply(raw) {
-    if (!Array.isArray(raw) || raw.length < 4) throw new TypeError('rateLimit: unexpected reply');
-    return { admitted: toNumber(raw[0]) === 1, wait: toNumber(raw[1]), remaining: toNumber(raw[2]), instances: toNumber(raw[3]) };
+    // One decision: x, or { instances, x } with a heartbeat.
+    return Array.isArray(raw) ? rateLimitReplies(raw, 1, true)[0]! : decision(raw, 0);
   },
   memory(kv: MemoryKV, keys: string[], request: RateLimitRequest, nowMs: number): RateLimitReply {
     // The script's steps, in the same order and the same units.

@@ -1,4 +1,5 @@
 import { builtinOps, keyNames, storeOf, timeoutOption } from './store.js';
+import { rateLimitOp, rateLimitReplies, type RateLimitReply, type RateLimitRequest } from './rate-limit-op.js';
 import type { ScriptOp, ScriptOps, Store, StoreBackend } from './types.js';
 import { invalid, objectOptions, required } from '../internal/validate.js';
 
@@ -36,12 +37,22 @@ let decoder: TextDecoder | undefined;
  * A reply as the ops read it, whatever the client: nil as `null` (some give
  * `undefined`), bulk strings as strings (some give bytes), integers as numbers
  * or strings (left as they come: `reply` reads both), bigints as numbers,
- * arrays element by element. An Error resolved as a value is thrown.
+ * arrays element by element (copied only when an element changes). An Error
+ * resolved as a value is thrown.
  */
 function normalise(value: unknown): unknown {
+  if (typeof value === 'number' || typeof value === 'string') return value;
   if (value === undefined) return null;
   if (typeof value === 'bigint') return Number(value);
-  if (Array.isArray(value)) return value.map(normalise);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const w = normalise(v);
+      if (w !== v || out !== undefined) (out ??= value.slice(0, i))[i] = w;
+    }
+    return out ?? value;
+  }
   if (value instanceof Uint8Array) return (decoder ??= new TextDecoder()).decode(value);
   if (value instanceof Error) throw value;
   return value;
@@ -52,6 +63,23 @@ function noScript(error: unknown): boolean {
   return String((error as { message?: unknown } | null)?.message ?? error).includes('NOSCRIPT');
 }
 
+/** At most this many rate-limit decisions share one script call (a bound on the reply's size). */
+const MAX_BATCH = 256;
+
+/**
+ * The rate limiter's calls for one key and request (a fleet limiter sends the
+ * same two request objects, with and without its heartbeat, every time): the
+ * script's KEYS and ARGV built once, and the calls waiting for the next script.
+ */
+interface Batch {
+  readonly key: string;
+  /** numkeys, KEYS, ARGV (without the count): EVALSHA's arguments after the hash. */
+  readonly rest: string[];
+  readonly beat: boolean;
+  /** resolve, reject, resolve, reject…: the calls of the script about to be sent; undefined when none. */
+  waiting: ((value: never) => void)[] | undefined;
+}
+
 /**
  * A backend running each op as its Lua script. The script's SHA-1 is learned
  * from `SCRIPT LOAD`, sent once per op before its first `EVAL` (so, on one
@@ -59,6 +87,11 @@ function noScript(error: unknown): boolean {
  * `EVALSHA`); until then, or if it failed, calls use `EVAL`. An `EVALSHA`
  * the server answers with NOSCRIPT is sent again as `EVAL`, which also
  * caches the script on that server: the call does not fail.
+ *
+ * The built-in rate limiter's calls for one key and request made in the same
+ * turn of the event loop (before a microtask queued by the first runs) go
+ * out as one script call that makes their decisions in a row, in call order:
+ * the decisions n calls at the same instant would get, for one round trip.
  * @internal
  */
 export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = builtinOps()): StoreBackend {
@@ -84,30 +117,91 @@ export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = b
     );
   };
 
-  const run = async <Q, R>(op: ScriptOp<Q, R>, key: string, request: Q): Promise<R> => {
-    const keys = keyNames(prefix, key, op.keys);
-    const rest = [String(keys.length), ...keys, ...op.args(request)];
-    const sha = shas.get(op as ScriptOp<never, unknown>);
-    let raw: unknown;
-    if (sha === undefined) {
-      if (!loading.has(op as ScriptOp<never, unknown>)) learn(op as ScriptOp<never, unknown>);
-      raw = await send('EVAL', [op.lua, ...rest]);
-    } else {
-      try {
-        raw = await send('EVALSHA', [sha, ...rest]);
-      } catch (error) {
-        if (!noScript(error)) throw error;
-        raw = await send('EVAL', [op.lua, ...rest]);
+  /** `op`'s script with `rest` (numkeys, KEYS, ARGV), by EVALSHA once its hash is known; the raw reply, normalised. */
+  const script = (op: ScriptOp<never, unknown>, rest: string[]): Promise<unknown> => {
+    try {
+      const sha = shas.get(op);
+      if (sha === undefined) {
+        if (!loading.has(op)) learn(op);
+        return Promise.resolve(send('EVAL', [op.lua, ...rest])).then(normalise);
       }
+      return Promise.resolve(send('EVALSHA', [sha, ...rest])).then(normalise, (error: unknown) => {
+        if (!noScript(error)) throw error;
+        return Promise.resolve(send('EVAL', [op.lua, ...rest])).then(normalise);
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return op.reply(normalise(raw));
+  };
+
+  const run = <Q, R>(op: ScriptOp<Q, R>, key: string, request: Q): Promise<R> => {
+    try {
+      const keys = keyNames(prefix, key, op.keys);
+      return script(op as ScriptOp<never, unknown>, [String(keys.length), ...keys, ...op.args(request)]).then((raw) => op.reply(raw));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  // The rate limiter's batches, by request object (one per key at a time: a limiter has one key).
+  const batches = new WeakMap<RateLimitRequest, Batch>();
+
+  const flush = (batch: Batch): void => {
+    const waiting = batch.waiting;
+    // Already sent: a full batch goes at once, before the microtask its first call queued.
+    if (waiting === undefined) return;
+    batch.waiting = undefined;
+    const n = waiting.length / 2;
+    script(rateLimitOp as ScriptOp<never, unknown>, n === 1 ? batch.rest : [...batch.rest, String(n)]).then(
+      (raw) => {
+        let replies: RateLimitReply[];
+        try {
+          replies = rateLimitReplies(raw, n, batch.beat);
+        } catch (error) {
+          for (let i = 1; i < waiting.length; i += 2) waiting[i]!(error as never);
+          return;
+        }
+        for (let i = 0; i < n; i++) waiting[2 * i]!(replies[i] as never);
+      },
+      (error: unknown) => {
+        for (let i = 1; i < waiting.length; i += 2) waiting[i]!(error as never);
+      },
+    );
+  };
+
+  const rateLimit = (key: string, request: RateLimitRequest): Promise<RateLimitReply> => {
+    let batch = batches.get(request);
+    if (batch === undefined || batch.key !== key) {
+      try {
+        const keys = keyNames(prefix, key, rateLimitOp.keys);
+        batch = { key, rest: [String(keys.length), ...keys, ...rateLimitOp.args(request)], beat: request.instance !== '', waiting: undefined };
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      batches.set(request, batch);
+    }
+    const b = batch;
+    return new Promise<RateLimitReply>((resolve, reject) => {
+      if (b.waiting === undefined) {
+        b.waiting = [];
+        queueMicrotask(() => flush(b));
+      }
+      b.waiting.push(resolve, reject);
+      if (b.waiting.length >= 2 * MAX_BATCH) flush(b);
+    });
   };
 
   return {
-    rateLimit: (key, request) => run(ops.rateLimit, key, request),
+    rateLimit: ops.rateLimit === rateLimitOp ? rateLimit : (key, request) => run(ops.rateLimit, key, request),
     breaker: (key, request) => run(ops.breaker, key, request),
     budget: (key, request) => run(ops.budget, key, request),
-    ping: async () => send('PING', []),
+    ping: () => {
+      try {
+        return Promise.resolve(send('PING', []));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
   };
 }
 

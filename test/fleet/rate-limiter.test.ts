@@ -7,7 +7,7 @@ import { RateLimitedError } from '../../src/errors.js';
 import { seededRandom } from '../../src/internal/random.js';
 import { RateLimiter, type RateLimiterOptions } from '../../src/rate-limiter.js';
 import { MemoryKVImpl } from '../../src/store/memory.js';
-import { rateLimitOp, type RateLimitReply, type RateLimitRequest } from '../../src/store/rate-limit-op.js';
+import { rateLimitOp, rateLimitReplies, type RateLimitReply, type RateLimitRequest } from '../../src/store/rate-limit-op.js';
 import { createRedisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/types.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
@@ -82,6 +82,36 @@ describeRedis('fleet RateLimiter on redis-server', () => {
     for (const w of waits) {
       expect(w).toBeGreaterThan(1_000);
       expect(w).toBeLessThanOrEqual(1_200);
+    }
+  });
+
+  it("sends one limiter's calls of one tick as one script, which admits exactly limit of them in call order", async () => {
+    fresh();
+    const limiter = limiterOn(store(), { limit: 20 });
+    await attempt(limiter); // the first call: the script's hash is learned
+    const before = await scriptCalls();
+    const outcomes = await Promise.all(Array.from({ length: 60 }, () => attempt(limiter)));
+    expect(outcomes.slice(0, 19).every((o) => o === true)).toBe(true);
+    expect(outcomes.slice(19).every((o) => o !== true)).toBe(true);
+    expect((await scriptCalls()) - before).toBe(1);
+  });
+
+  it('keeps the TAT key expiring when its TAT falls due, whether or not a write moved the expiry', async () => {
+    fresh();
+    // 500 µs per token: two calls share each ms the TAT falls due in, so every other write keeps the TTL;
+    // one call after another, faster than tokens come, so the TAT runs ahead.
+    const limiter = limiterOn(store(), { limit: 2_000, interval: 1_000 });
+    const key = `${prefix}{api}`;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 400; i++) expect(await attempt(limiter)).toBe(true);
+      const [value, pttl, time] = (await Promise.all([redis.command('GET', key), redis.command('PTTL', key), redis.command('TIME')])) as [string, number, [string, string]];
+      const [q, r] = value.split(':').map(Number) as [number, number | undefined];
+      const now = Number(time[0]) * 1e6 + Number(time[1]);
+      // When the bucket is full again, to the ms (the TAT's ms rounded up; a ms either way for the reads' own timing).
+      const due = Math.ceil((q + (r ? 1 : 0) - now) / 1_000);
+      expect(due).toBeGreaterThan(10);
+      expect(pttl).toBeGreaterThanOrEqual(due - 1);
+      expect(pttl).toBeLessThanOrEqual(due + 1);
     }
   });
 
@@ -256,6 +286,39 @@ describeRedis('fleet RateLimiter on redis-server', () => {
       if (maxWait !== Infinity) expect(lua.filter((r) => !r.admitted).length).toBeGreaterThan(20);
       expect(lua.some((r) => r.wait > 0 && r.admitted)).toBe(maxWait > 0);
       expect(Math.max(...lua.map((r) => r.instances))).toBeGreaterThan(1);
+    });
+
+    it.each([
+      ['a whole number of µs per token', 4, 1_000, 0],
+      ['a fraction of a µs per token', 3, 1_000, 0],
+      ['reservations of a fraction of a µs per token', 3, 100, 66.667],
+      ['no bound on maxWait', 2, 700, Infinity],
+    ])('decide n calls in one script as n calls at the same instant, alike, with %s', async (_, limit, interval, maxWait) => {
+      fresh();
+      const client = connect(redis.port);
+      clients.push(client);
+      const keys = [`${prefix}{k}`, `${prefix}{k}:i`];
+      const kv = new MemoryKVImpl();
+      const random = seededRandom(limit * 7 + interval);
+      const request: RateLimitRequest = { limit, interval, maxWait, instance: '', window: 1_000 * interval };
+      const I = Math.round(interval * 1_000);
+      let t = 1_700_000_000_000_000;
+      let admitted = 0;
+      let turned = 0;
+      for (let i = 0; i < 60; i++) {
+        t += Math.floor((random() * 2 * I) / limit);
+        const n = 1 + Math.floor(random() * 6);
+        const script = rateLimitOp.lua.replace("redis.call('TIME')", `{ '${Math.floor(t / 1e6)}', '${t % 1e6}' }`);
+        const raw = await client.send('EVAL', [script, '2', ...keys, ...rateLimitOp.args(request), String(n)]);
+        const lua = rateLimitReplies(raw, n, false);
+        kv.now = t / 1_000;
+        const memory = Array.from({ length: n }, () => rateLimitOp.memory(kv, keys, request, t / 1_000));
+        expect(lua).toEqual(memory);
+        admitted += lua.filter((r) => r.admitted).length;
+        turned += lua.filter((r) => !r.admitted).length;
+      }
+      expect(admitted).toBeGreaterThan(20);
+      if (maxWait !== Infinity) expect(turned).toBeGreaterThan(20);
     });
 
     it('count the instances that sent a heartbeat within the window, alike', async () => {
