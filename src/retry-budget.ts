@@ -93,15 +93,15 @@ const OWNER = 'RetryBudget';
  *
  * @example
  * ```ts
- * import { RetryBudget, retryWithBackoff, hedge } from 'breakwater';
+ * import { createMemoryStore, RetryBudget, retryWithBackoff, hedge } from 'breakwater';
  *
  * const budget = new RetryBudget({ ratio: 0.1 });
  * const users = retryWithBackoff({ maxRetries: 3, budget });
  * const search = hedge({ delay: 200, budget });
  * users.on('giveUp', ({ reason }) => { if (reason === 'budget') console.warn('retry budget exhausted'); });
  *
- * // One budget for every instance of the service:
- * const fleet = new RetryBudget({ ratio: 0.1, store: createRedisStore({ send }), key: 'users' });
+ * // One budget for every instance of the service (in production: createRedisStore):
+ * const fleet = new RetryBudget({ ratio: 0.1, store: createMemoryStore(), key: 'users' });
  * ```
  */
 export class RetryBudget implements RetryBudgetLike {

@@ -67,6 +67,8 @@ const METHODS = ['rateLimit', 'breaker', 'budget', 'ping'] as const;
  * ```ts
  * import { createStore, RateLimiter, type StoreBackend } from 'breakwater';
  *
+ * // Your engine's client, with one transaction per decision (a sketch).
+ * declare const db: Record<'rateLimit' | 'breaker' | 'budget', (key: string, request: object) => Promise<never>> & { query(sql: string): Promise<unknown> };
  * const backend: StoreBackend = {
  *   rateLimit: (key, request) => db.rateLimit(key, request), // one transaction each
  *   breaker: (key, request) => db.breaker(key, request),
