@@ -231,9 +231,9 @@ export function redisOptions(options: RedisStoreOptions): { send: RedisSend; pre
  * @example
  * ```ts
  * import { createRedisStore, RateLimiter } from 'breakwater';
- * import Redis from 'ioredis';
  *
- * const redis = new Redis();
+ * // Your client, e.g. ioredis' `new Redis()`: breakwater needs only a way to send one command.
+ * declare const redis: { call(command: string, ...args: string[]): Promise<unknown> };
  * const store = createRedisStore({ send: (command, args) => redis.call(command, ...args) });
  * const limiter = new RateLimiter({ limit: 100, interval: 1_000, store, key: 'api.example.com' });
  * ```
