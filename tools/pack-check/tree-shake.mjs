@@ -39,6 +39,7 @@ const CORE_SOURCES = [
   'src/fallback.ts',
   'src/circuit-breaker.ts',
   'src/breaker/options.ts',
+  'src/breaker/rejection.ts',
   'src/breaker/snapshot.ts',
   'src/breaker/window.ts',
   'src/bulkhead.ts',
