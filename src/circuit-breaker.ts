@@ -3,7 +3,7 @@ import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from
 import type { CircuitBreakerEvents, CircuitBreakerStats } from './breaker/events.js';
 import { rejection } from './breaker/rejection.js';
 import { finite, type CircuitBreakerSnapshot, type CircuitState } from './breaker/snapshot.js';
-import { CountWindow, FAILED, SLOW, TimeWindow, type CallWindow } from './breaker/window.js';
+import { Bit, CountWindow, TimeWindow, type CallWindow } from './breaker/window.js';
 import { isCalledOff, type Ctx, type Next } from './internal/context.js';
 import { now } from './internal/timers.js';
 import { PolicyBase } from './policy.js';
@@ -245,7 +245,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
       return;
     }
     const w = this.#window;
-    w.recordAt((failed ? FAILED : 0) | (slow ? SLOW : 0), end);
+    w.recordAt((failed ? Bit.FAILED : 0) | (slow ? Bit.SLOW : 0), end);
     this.#consecutive = failed ? this.#consecutive + 1 : 0;
     const o = this.#o;
     const trip =

@@ -1,4 +1,4 @@
-import { ABOVE, INFINITE, INTEGER, functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
+import { Flag, functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
 import type { Store } from '../store/types.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
 
@@ -128,9 +128,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     options,
     'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState store key syncInterval',
   );
-  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, ABOVE);
-  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, INTEGER, 1);
-  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, INTEGER, 1);
+  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, Flag.ABOVE);
+  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, Flag.INTEGER, 1);
+  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, Flag.INTEGER, 1);
   if (windowDuration === undefined && minimumCalls > windowSize) {
     if (o.minimumCalls !== undefined) {
       // The window could never hold more calls than its size.
@@ -138,8 +138,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     minimumCalls = windowSize;
   }
-  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, INFINITE);
-  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, ABOVE, 0, 1);
+  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, Flag.INFINITE);
+  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, Flag.ABOVE, 0, 1);
   if (slowRate !== undefined && slowCallDuration === undefined) {
     invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration"', slowRate);
   }
@@ -159,20 +159,20 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       return typeof ms === 'number' && ms >= 0 ? ms : 0;
     };
   } else {
-    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, INFINITE);
+    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, Flag.INFINITE);
     openDuration = () => fixed;
   }
   return {
-    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, ABOVE, 0, 1),
-    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, INTEGER | INFINITE, 1),
+    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, Flag.ABOVE, 0, 1),
+    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, Flag.INTEGER | Flag.INFINITE, 1),
     minimumCalls,
     windowSize,
     windowDuration,
     slowCallDuration,
     slowRate,
     openDuration,
-    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, INTEGER, 1),
-    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, INTEGER, 1),
+    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, Flag.INTEGER, 1),
+    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, Flag.INTEGER, 1),
     handle: functionOption(OWNER, 'handle', o.handle),
     handleResult: functionOption(OWNER, 'handleResult', o.handleResult),
     initialState: parseSnapshot(OWNER, o.initialState),

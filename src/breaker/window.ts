@@ -3,9 +3,17 @@
 // totals; a time window is a ring of buckets whose index comes from the clock,
 // so a bucket that went stale during an idle gap is cleared before it is read.
 
-/** Outcome bits of one recorded call. */
-export const FAILED = 1;
-export const SLOW = 2;
+/**
+ * Outcome bits of one recorded call. A const enum: the build writes the numbers,
+ * where constants would be variables in every bundle (bench/bundle.mjs).
+ */
+export const enum Bit {
+  FAILED = 1,
+  SLOW = 2,
+}
+// The same bits for the files outside the core that still import them.
+export const FAILED = Bit.FAILED;
+export const SLOW = Bit.SLOW;
 
 /** Counts of a window, as a snapshot stores them. */
 export type WindowSnapshot =
@@ -50,11 +58,11 @@ export class CountWindow implements CallWindow {
     const ring = this.#ring;
     if (this.calls === ring.length) {
       const old = ring[this.#head]!;
-      this.failures -= old & FAILED;
+      this.failures -= old & Bit.FAILED;
       this.slow -= old >> 1;
     } else this.calls++;
     ring[this.#head] = outcome;
-    this.failures += outcome & FAILED;
+    this.failures += outcome & Bit.FAILED;
     this.slow += outcome >> 1;
     if (++this.#head === ring.length) this.#head = 0;
   }
@@ -84,8 +92,11 @@ export class CountWindow implements CallWindow {
   }
 }
 
-/** Number of buckets a time window is cut into. */
-export const BUCKETS = 10;
+/** Number of buckets a time window is cut into (a const enum, as Bit: written out in the build). */
+const enum Ring {
+  BUCKETS = 10,
+}
+export const BUCKETS = Ring.BUCKETS;
 
 /**
  * Calls that ended in the last `duration` ms, in BUCKETS buckets of
@@ -100,19 +111,19 @@ export class TimeWindow implements CallWindow {
   // #private: minifiers shorten these names, plain properties they cannot (bench/bundle.mjs).
   readonly #width: number;
   // Per bucket: calls, failures, slow, rejections at [4i .. 4i+3].
-  readonly #counts = new Float64Array(BUCKETS * 4);
+  readonly #counts = new Float64Array(Ring.BUCKETS * 4);
   /** Bucket number (time / width) of the newest bucket. */
   #epoch: number;
 
   // Plain parameters, not parameter properties: an ES2022 build would declare and assign each (bytes).
   constructor(duration: number, t: number) {
-    this.#width = duration / BUCKETS;
+    this.#width = duration / Ring.BUCKETS;
     this.#epoch = Math.floor(t / this.#width);
   }
 
   recordAt(outcome: number, t: number): void {
     this.ageTo(t);
-    this.#add(slot(this.#epoch), 1, outcome & FAILED, outcome >> 1, 0);
+    this.#add(slot(this.#epoch), 1, outcome & Bit.FAILED, outcome >> 1, 0);
   }
 
   rejectAt(t: number): void {
@@ -124,7 +135,7 @@ export class TimeWindow implements CallWindow {
     const epoch = Math.floor(t / this.#width);
     if (epoch <= this.#epoch) return;
     // Clears at most BUCKETS buckets, however long the clock was idle.
-    const stale = Math.min(epoch - this.#epoch, BUCKETS);
+    const stale = Math.min(epoch - this.#epoch, Ring.BUCKETS);
     for (let k = 1; k <= stale; k++) this.dropAt(slot(this.#epoch + k));
     this.#epoch = epoch;
   }
@@ -138,7 +149,7 @@ export class TimeWindow implements CallWindow {
     this.ageTo(t);
     const buckets: [number, number, number, number, number][] = [];
     const into = t - this.#epoch * this.#width;
-    for (let k = BUCKETS - 1; k >= 0; k--) {
+    for (let k = Ring.BUCKETS - 1; k >= 0; k--) {
       const at = slot(this.#epoch - k);
       const c = this.#counts;
       if (c[at] === 0 && c[at + 3] === 0) continue;
@@ -153,7 +164,7 @@ export class TimeWindow implements CallWindow {
     this.ageTo(t);
     for (const [age, calls, failures, slow, rejections] of snapshot.buckets) {
       const epoch = Math.floor((t - Math.max(0, age + elapsed)) / this.#width);
-      if (epoch <= this.#epoch - BUCKETS) continue;
+      if (epoch <= this.#epoch - Ring.BUCKETS) continue;
       this.#add(slot(epoch), calls, failures, slow, rejections);
     }
   }
@@ -179,5 +190,5 @@ export class TimeWindow implements CallWindow {
 
 /** Where the bucket of `epoch` starts in `#counts` (any epoch, even one before 0). */
 function slot(epoch: number): number {
-  return (((epoch % BUCKETS) + BUCKETS) % BUCKETS) * 4;
+  return (((epoch % Ring.BUCKETS) + Ring.BUCKETS) % Ring.BUCKETS) * 4;
 }
