@@ -9,7 +9,7 @@
 // length admits exactly `limit` per `interval`, like the local bucket. Every
 // number stays a whole number below 2^53, which a Lua double holds exactly;
 // Lua's tostring prints only 14 digits, so the script hands q to redis.call as a
-// number (written with %.17g) or formats it with %d, never through tostring.
+// number (written with %.17g) or formats it with %.0f (not %d: a C long is 32 bits on Windows).
 import type { MemoryKV, ScriptOp } from './types.js';
 
 /**
@@ -59,9 +59,11 @@ function intervalUs(interval: number): number {
 // and optionally n: that many decisions in a row, as n calls at the same instant would get.
 // Each decision is one number x (see {@link decision}); the reply is x alone for one decision
 // without a heartbeat, else the table { x1, ..., xn } or, with the heartbeat, { instances, x1, ..., xn }.
-// Three commands without the heartbeat (TIME, GET, SET); the SET writes the expiry (PX) only when
-// the ms the TAT falls due in moves past the one the key's expiry was set for, KEEPTTL otherwise.
-// No string.format('%.0f') and no tostring: a number handed to redis.call is written exactly (%.17g).
+// Three commands without the heartbeat (TIME, GET, SET). The key expires in the ms its TAT falls
+// due in (e, read off the stored TAT: every write either sets the expiry to that ms or keeps one
+// at least as late), so the SET writes the expiry (PX, and Redis's rewrite of it for replication:
+// about half the script's cost) only when that ms moves; KEEPTTL (Redis 6.0+) otherwise.
+// Numbers go to redis.call as numbers where they can (written exactly, %.17g): one string.format at most.
 const LUA = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local L = tonumber(ARGV[1])
@@ -111,7 +113,7 @@ if took then
   local tat = q
   if r > 0 then
     ttl = ttl + 1
-    tat = string.format('%d:%d', q, r)
+    tat = string.format('%.0f:%.0f', q, r)
   end
   if math.ceil((now + ttl) / 1000) <= e then
     redis.call('SET', KEYS[1], tat, 'KEEPTTL')
@@ -126,7 +128,7 @@ end
 local w = tonumber(ARGV[5])
 local ms = math.floor(now / 1000)
 redis.call('ZADD', KEYS[2], ms, ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', ms - w))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%.0f', ms - w))
 redis.call('PEXPIRE', KEYS[2], w)
 out[1] = redis.call('ZCARD', KEYS[2])
 return out`;

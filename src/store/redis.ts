@@ -218,7 +218,7 @@ export function redisOptions(options: RedisStoreOptions): { send: RedisSend; pre
 }
 
 /**
- * A {@link Store} in Redis (or a Redis-compatible server: Valkey, KeyDB,
+ * A {@link Store} in Redis 6.0 or later (or a Redis-compatible server: Valkey, KeyDB,
  * Dragonfly…), reached through your own client with one function, `send`.
  * Each decision is one Lua script, called by `EVALSHA` (a server that lost
  * its scripts is handled without a failed call), on the server's clock
