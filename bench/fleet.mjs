@@ -257,7 +257,7 @@ if (bwLimiterReady) {
  * from memory settles in microtasks, and callers that never yielded would
  * starve the socket (in a service, each call arrives through I/O anyway).
  */
-async function drive(call, isRejection, ms, record) {
+async function drive(call, isRejection, ms, record, callers = CALLERS) {
   const lat = record ? new Float64Array(4_000_000) : undefined;
   let n = 0;
   let admitted = 0;
@@ -284,7 +284,7 @@ async function drive(call, isRejection, ms, record) {
       if ((i & 31) === 0) await new Promise(setImmediate);
     }
   };
-  await Promise.all(Array.from({ length: CALLERS }, caller));
+  await Promise.all(Array.from({ length: callers }, caller));
   const wall = performance.now() - t0;
   const cpu = (cpuNs() - c0) / 1e6;
   const sent = sentBetween(sent0, sentSnapshot([redis, redisPipelined]));
@@ -299,7 +299,7 @@ function percentile(sorted, p) {
 }
 
 /** Interleaved rounds of `drive` per contender; each round on a fresh key, after a warm-up on it. */
-async function scenario(name, names, limit, seconds, runMs, rounds, record) {
+async function scenario(name, names, limit, seconds, runMs, rounds, record, callers = CALLERS) {
   const acc = Object.fromEntries(names.map((k) => [k, { rates: [], calls: 0, admitted: 0, rejected: 0, errors: 0, firstError: undefined, wall: 0, cpu: 0, serverCpu: 0, sent: 0, serverCommands: 0, lats: [] }]));
   for (let round = 0; round < rounds; round++) {
     for (const k of round % 2 === 0 ? names : [...names].reverse()) {
@@ -307,7 +307,7 @@ async function scenario(name, names, limit, seconds, runMs, rounds, record) {
       const call = lim.make(limit, seconds, `bench:${name}:${k}:${round}:${Date.now()}`);
       await drive(call, lim.isRejection, WARM_MS, false);
       minorGc();
-      const r = await drive(call, lim.isRejection, runMs, record);
+      const r = await drive(call, lim.isRejection, runMs, record, callers);
       const a = acc[k];
       a.rates.push(r.calls / (r.wall / 1e3));
       for (const f of ['calls', 'admitted', 'rejected', 'errors', 'wall', 'cpu', 'serverCpu', 'sent', 'serverCommands']) a[f] += r[f];
@@ -371,6 +371,14 @@ const s1 = await scenario('admit', [...bwNames, 'rlf', 'rlfPipelined'], 1e9, 1, 
 print(table(HEADER, rowsOf(s1)));
 print();
 print("(the enableAutoPipelining row is rate-limiter-flexible on a second ioredis client that sends one tick's commands in one write: for reference; the targets compare the shared default client)");
+print();
+
+// ---- 1b: one caller: a decision with nothing to share a round trip with ------------
+section = '1b';
+print('## 1b. One caller, every call admitted: the latency of a lone decision (for reference, no target)');
+print();
+const s1b = await scenario('admit1', [...bwNames, 'rlf'], 1e9, 1, RUN_MS, ROUNDS, true, 1);
+print(table(HEADER, rowsOf(s1b)));
 print();
 
 // ---- 2: ~90 % rejected ---------------------------------------------------------------
