@@ -1,7 +1,7 @@
 import type { BulkheadRejectionReason } from './errors.js';
 import { runNext, type Ctx, type Next } from './internal/context.js';
 import { SlotPolicy, type Admission } from './internal/slots.js';
-import { Flag, numberOption, objectOptions, required } from './internal/validate.js';
+import { Flag, objectOptions, readNumber, required } from './internal/validate.js';
 
 /** Options of {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -82,9 +82,9 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
   constructor(options: BulkheadOptions) {
     super('admitted rejected', OWNER);
     const o = objectOptions<BulkheadOptions>(OWNER, options, 'maxConcurrent maxQueue queueTimeout');
-    this.maxConcurrent = numberOption(OWNER, 'maxConcurrent', o.maxConcurrent, undefined, Flag.INTEGER, 1) ?? required(OWNER, 'maxConcurrent');
-    this.maxQueue = numberOption(OWNER, 'maxQueue', o.maxQueue, 0, Flag.INTEGER | Flag.INFINITE);
-    this.queueTimeout = numberOption(OWNER, 'queueTimeout', o.queueTimeout, Infinity, Flag.INFINITE);
+    this.maxConcurrent = readNumber(OWNER, 'maxConcurrent', o, undefined, Flag.INTEGER, 1) ?? required(OWNER, 'maxConcurrent');
+    this.maxQueue = readNumber(OWNER, 'maxQueue', o, 0, Flag.INTEGER | Flag.INFINITE);
+    this.queueTimeout = readNumber(OWNER, 'queueTimeout', o, Infinity, Flag.INFINITE);
   }
 
   /** Calls of `fn` running now. */

@@ -1,5 +1,5 @@
 import { isCalledOff, type Ctx, type Next } from './internal/context.js';
-import { functionOption, objectOptions } from './internal/validate.js';
+import { objectOptions, readFunction } from './internal/validate.js';
 import { PolicyBase, type PolicyContext } from './policy.js';
 import type { Outcome } from './retry.js';
 
@@ -48,8 +48,8 @@ export class FallbackPolicy<F> extends PolicyBase<FallbackEvents, F> {
     super('fallback', OWNER);
     const o = objectOptions<FallbackOptions>(OWNER, options, 'handle handleResult');
     this.#fallback = fallback;
-    this.#handle = functionOption(OWNER, 'handle', o.handle);
-    this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
+    this.#handle = readFunction(OWNER, 'handle', o);
+    this.#handleResult = readFunction(OWNER, 'handleResult', o);
   }
 
   /** @internal */

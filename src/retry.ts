@@ -3,7 +3,7 @@ import { countFirstAttempt } from './internal/budget.js';
 import { type Ctx, type Next, runNext, sleep } from './internal/context.js';
 import { finals } from './internal/final.js';
 import { now } from './internal/timers.js';
-import { Flag, enumOption, functionOption, invalid, numberOption, objectOptions } from './internal/validate.js';
+import { Flag, invalid, objectOptions, readEnum, readFunction, readNumber } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /** What an attempt ended with: a thrown error or a returned value. */
@@ -150,19 +150,19 @@ export class RetryPolicy extends PolicyBase<RetryEvents> {
   constructor(options?: RetryOptions) {
     super('retry giveUp success', OWNER);
     const o = objectOptions<RetryOptions>(OWNER, options, 'maxRetries initialDelay multiplier maxDelay jitter delay maxElapsedTime retryAfter handle handleResult budget random');
-    this.#maxRetries = numberOption(OWNER, 'maxRetries', o.maxRetries, 3, Flag.INTEGER | Flag.INFINITE);
-    this.#maxElapsedTime = numberOption(OWNER, 'maxElapsedTime', o.maxElapsedTime, Infinity, Flag.INFINITE);
+    this.#maxRetries = readNumber(OWNER, 'maxRetries', o, 3, Flag.INTEGER | Flag.INFINITE);
+    this.#maxElapsedTime = readNumber(OWNER, 'maxElapsedTime', o, Infinity, Flag.INFINITE);
     this.#schedule = {
-      firstDelay: numberOption(OWNER, 'initialDelay', o.initialDelay, 100),
-      growth: numberOption(OWNER, 'multiplier', o.multiplier, 2, 0, 1),
-      delayCap: numberOption(OWNER, 'maxDelay', o.maxDelay, 30_000, Flag.INFINITE),
-      spread: enumOption(OWNER, 'jitter', o.jitter, ['none', 'full', 'equal', 'decorrelated'], 'full'),
-      draw: functionOption<() => number>(OWNER, 'random', o.random),
+      firstDelay: readNumber(OWNER, 'initialDelay', o, 100),
+      growth: readNumber(OWNER, 'multiplier', o, 2, 0, 1),
+      delayCap: readNumber(OWNER, 'maxDelay', o, 30_000, Flag.INFINITE),
+      spread: readEnum(OWNER, 'jitter', o, ['none', 'full', 'equal', 'decorrelated'], 'full'),
+      draw: readFunction(OWNER, 'random', o),
     };
-    this.#customDelay = functionOption(OWNER, 'delay', o.delay);
-    this.#hint = functionOption(OWNER, 'retryAfter', o.retryAfter) ?? retryAfterField;
-    this.#handle = functionOption(OWNER, 'handle', o.handle) ?? retriable;
-    this.#handleResult = functionOption(OWNER, 'handleResult', o.handleResult);
+    this.#customDelay = readFunction(OWNER, 'delay', o);
+    this.#hint = readFunction(OWNER, 'retryAfter', o) ?? retryAfterField;
+    this.#handle = readFunction(OWNER, 'handle', o) ?? retriable;
+    this.#handleResult = readFunction(OWNER, 'handleResult', o);
     const budget = (this.#budget = o.budget);
     if (budget !== undefined && (typeof budget?.tryRetry !== 'function' || typeof budget.onFirstAttempt !== 'function')) {
       invalid(OWNER, 'budget', 'a RetryBudget', budget);

@@ -1,7 +1,7 @@
 import { TimeoutError } from './errors.js';
 import { type AbortListener, type Ctx, type Next, fork } from './internal/context.js';
 import { startTimer, stopTimer } from './internal/timers.js';
-import { Flag, enumOption, numberOption, objectOptions, required } from './internal/validate.js';
+import { Flag, objectOptions, readEnum, readNumber, required } from './internal/validate.js';
 import { PolicyBase } from './policy.js';
 
 /**
@@ -50,9 +50,9 @@ export class TimeoutPolicy extends PolicyBase<TimeoutEvents> {
 
   constructor(ms: number, options?: TimeoutOptions) {
     super('timeout', OWNER);
-    this.timeout = numberOption(OWNER, 'ms', ms, undefined, Flag.INFINITE) ?? required(OWNER, 'ms');
+    this.timeout = readNumber(OWNER, 'ms', { ms }, undefined, Flag.INFINITE) ?? required(OWNER, 'ms');
     const o = objectOptions<TimeoutOptions>(OWNER, options, 'strategy');
-    this.strategy = enumOption(OWNER, 'strategy', o.strategy, ['aggressive', 'cooperative'], 'aggressive');
+    this.strategy = readEnum(OWNER, 'strategy', o, ['aggressive', 'cooperative'], 'aggressive');
   }
 
   /** @internal */

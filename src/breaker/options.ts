@@ -1,4 +1,4 @@
-import { Flag, functionOption, invalid, numberOption, objectOptions } from '../internal/validate.js';
+import { Flag, invalid, objectOptions, readFunction, readNumber } from '../internal/validate.js';
 import type { Store } from '../store/types.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
 
@@ -128,9 +128,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     options,
     'failureThreshold failureRateThreshold minimumCalls windowSize windowDuration slowCallDuration slowCallRateThreshold openDuration halfOpenMaxCalls successThreshold handle handleResult initialState store key syncInterval',
   );
-  const windowDuration = numberOption(OWNER, 'windowDuration', o.windowDuration, undefined, Flag.ABOVE);
-  const windowSize = numberOption(OWNER, 'windowSize', o.windowSize, 100, Flag.INTEGER, 1);
-  let minimumCalls = numberOption(OWNER, 'minimumCalls', o.minimumCalls, 10, Flag.INTEGER, 1);
+  const windowDuration = readNumber(OWNER, 'windowDuration', o, undefined, Flag.ABOVE);
+  const windowSize = readNumber(OWNER, 'windowSize', o, 100, Flag.INTEGER, 1);
+  let minimumCalls = readNumber(OWNER, 'minimumCalls', o, 10, Flag.INTEGER, 1);
   if (windowDuration === undefined && minimumCalls > windowSize) {
     if (o.minimumCalls !== undefined) {
       // The window could never hold more calls than its size.
@@ -138,8 +138,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     minimumCalls = windowSize;
   }
-  const slowCallDuration = numberOption(OWNER, 'slowCallDuration', o.slowCallDuration, undefined, Flag.INFINITE);
-  const slowRate = numberOption(OWNER, 'slowCallRateThreshold', o.slowCallRateThreshold, undefined, Flag.ABOVE, 0, 1);
+  const slowCallDuration = readNumber(OWNER, 'slowCallDuration', o, undefined, Flag.INFINITE);
+  const slowRate = readNumber(OWNER, 'slowCallRateThreshold', o, undefined, Flag.ABOVE, 0, 1);
   if (slowRate !== undefined && slowCallDuration === undefined) {
     invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration"', slowRate);
   }
@@ -159,22 +159,22 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       return typeof ms === 'number' && ms >= 0 ? ms : 0;
     };
   } else {
-    const fixed = numberOption(OWNER, 'openDuration', o.openDuration, 30_000, Flag.INFINITE);
+    const fixed = readNumber(OWNER, 'openDuration', o, 30_000, Flag.INFINITE);
     openDuration = () => fixed;
   }
   return {
-    failureRate: numberOption(OWNER, 'failureRateThreshold', o.failureRateThreshold, undefined, Flag.ABOVE, 0, 1),
-    failureThreshold: numberOption(OWNER, 'failureThreshold', o.failureThreshold, 5, Flag.INTEGER | Flag.INFINITE, 1),
+    failureRate: readNumber(OWNER, 'failureRateThreshold', o, undefined, Flag.ABOVE, 0, 1),
+    failureThreshold: readNumber(OWNER, 'failureThreshold', o, 5, Flag.INTEGER | Flag.INFINITE, 1),
     minimumCalls,
     windowSize,
     windowDuration,
     slowCallDuration,
     slowRate,
     openDuration,
-    halfOpenMaxCalls: numberOption(OWNER, 'halfOpenMaxCalls', o.halfOpenMaxCalls, 1, Flag.INTEGER, 1),
-    successThreshold: numberOption(OWNER, 'successThreshold', o.successThreshold, 1, Flag.INTEGER, 1),
-    handle: functionOption(OWNER, 'handle', o.handle),
-    handleResult: functionOption(OWNER, 'handleResult', o.handleResult),
+    halfOpenMaxCalls: readNumber(OWNER, 'halfOpenMaxCalls', o, 1, Flag.INTEGER, 1),
+    successThreshold: readNumber(OWNER, 'successThreshold', o, 1, Flag.INTEGER, 1),
+    handle: readFunction(OWNER, 'handle', o),
+    handleResult: readFunction(OWNER, 'handleResult', o),
     initialState: parseSnapshot(OWNER, o.initialState),
     // Duck-typed: a Store of another copy of breakwater works too. (`null` means none, as `undefined` does.)
     store: o.store && ((o.store as Partial<Store>).fleet?.breaker ? o.store : invalid(OWNER, 'store', 'a Store', o.store)),

@@ -41,11 +41,21 @@ export function required(owner: string, name: string): never {
 }
 
 /**
- * `value` as a number in [min, max] (in (min, max] with ABOVE), finite unless
- * INFINITE, whole with INTEGER. Flags and bounds are positional, not an object:
+ * The option `o[name]` as a number in [min, max] (in (min, max] with ABOVE),
+ * finite unless INFINITE, whole with INTEGER. The option is read here, so each
+ * call writes its name once; flags and bounds are positional, not an object:
  * they are written at every option of every policy (bench/bundle.mjs).
  */
-export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, flags = 0, min = 0, max = Infinity): number | F {
+export function readNumber<O extends object, F extends number | undefined>(
+  owner: string,
+  name: keyof O & string,
+  o: O,
+  fallback: F,
+  flags = 0,
+  min = 0,
+  max = Infinity,
+): number | F {
+  const value: unknown = o[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number') invalid(owner, name, 'a number', value);
   const above = flags & Flag.ABOVE;
@@ -65,17 +75,35 @@ export function numberOption<F extends number | undefined>(owner: string, name: 
   return value;
 }
 
-export function functionOption<F extends (...args: never[]) => unknown>(owner: string, name: string, value: unknown): F | undefined {
+/** The option `o[name]`: a function, or `undefined`. */
+export function readFunction<O extends object, K extends keyof O & string>(owner: string, name: K, o: O): O[K] {
+  const value = o[name];
   if (value !== undefined && typeof value !== 'function') invalid(owner, name, 'a function', value);
-  return value as F | undefined;
+  return value;
 }
 
-export function enumOption<V extends string>(owner: string, name: string, value: unknown, allowed: readonly V[], fallback: V): V {
+/** The option `o[name]`: one of `allowed`, `fallback` when `undefined`. */
+export function readEnum<O extends object, V extends string>(owner: string, name: keyof O & string, o: O, allowed: readonly V[], fallback: V): V {
+  const value: unknown = o[name];
   if (value === undefined) return fallback;
   if (!allowed.includes(value as V)) {
     invalid(owner, name, `one of '${allowed.join("', '")}'`, value, typeof value === 'string' ? RangeError : TypeError);
   }
   return value as V;
+}
+
+// The same checks for a value in hand (the form the policies outside the core still use).
+
+export function numberOption<F extends number | undefined>(owner: string, name: string, value: unknown, fallback: F, flags?: number, min?: number, max?: number): number | F {
+  return readNumber(owner, name, { [name]: value }, fallback, flags, min, max);
+}
+
+export function functionOption<F extends (...args: never[]) => unknown>(owner: string, name: string, value: unknown): F | undefined {
+  return readFunction(owner, name, { [name]: value }) as F | undefined;
+}
+
+export function enumOption<V extends string>(owner: string, name: string, value: unknown, allowed: readonly V[], fallback: V): V {
+  return readEnum(owner, name, { [name]: value }, allowed, fallback);
 }
 
 /**
