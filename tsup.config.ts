@@ -38,7 +38,6 @@ const MANGLED: Readonly<Record<string, string | undefined>> = {
   ctx: 'B',
   detach: 'C',
   abandon: 'U',
-  peek: '_',
   prev: 'e',
   timer: 'J',
   since: 'T',

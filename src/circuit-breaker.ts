@@ -51,7 +51,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
   /** Bumped by reset(), which voids every outstanding isolate() handle. */
   #resets = 0;
   /** The error that opened the circuit, the cause of its rejections. */
-  #cause: unknown = undefined;
+  #cause: unknown;
   /** The generation `#onValue`/`#onError` were made for (see #call). */
   #watchedGeneration!: number;
   #onValue!: (value: unknown) => unknown;

@@ -193,9 +193,8 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   /** Hands due tokens to waiters in order, then sleeps until the next one is due. */
   #drain(): void {
     const t = now();
-    let waiter: Waiter | undefined;
-    while ((waiter = this.#waiting.peek()) !== undefined && this.#tryTake(t)) {
-      this.#waiting.shift();
+    while (this.#waiting.size > 0 && this.#tryTake(t)) {
+      const waiter = this.#waiting.shift()!;
       waiter.detach();
       waiter.resolve(runNext(waiter.stage, waiter.ctx));
     }
@@ -212,7 +211,7 @@ export class RateLimiter extends PolicyBase<RateLimiterEvents> {
   /** @internal The waiter's signal aborted while it was queued. */
   abandon(waiter: Waiter): void {
     if (!this.#waiting.remove(waiter)) return;
-    const reason = waiter.reason;
+    const reason = waiter.ctx.reason;
     waiter.detach();
     // The head's token is due when it was: the timer stays, unless nobody is left.
     if (this.#waiting.size === 0 && this.#timer !== undefined) {

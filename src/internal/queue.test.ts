@@ -19,11 +19,9 @@ describe('LinkedQueue', () => {
     const queue = new LinkedQueue<Node>();
     for (let i = 0; i < 5; i++) queue.push(new Node(i));
     expect(queue.size).toBe(5);
-    expect(queue.peek()?.id).toBe(0);
     expect(drain(queue)).toEqual([0, 1, 2, 3, 4]);
     expect(queue.size).toBe(0);
     expect(queue.shift()).toBeUndefined();
-    expect(queue.peek()).toBeUndefined();
   });
 
   it('removes a node from the head, the middle and the tail, keeping the order of the rest', () => {
@@ -34,7 +32,6 @@ describe('LinkedQueue', () => {
     expect(queue.remove(nodes[0]!)).toBe(true);
     expect(queue.remove(nodes[4]!)).toBe(true);
     expect(queue.size).toBe(2);
-    expect(queue.peek()?.id).toBe(1);
     queue.push(new Node(5));
     expect(drain(queue)).toEqual([1, 3, 5]);
   });
@@ -45,7 +42,6 @@ describe('LinkedQueue', () => {
     queue.push(only);
     expect(queue.remove(only)).toBe(true);
     expect(queue.size).toBe(0);
-    expect(queue.peek()).toBeUndefined();
     queue.push(new Node(2));
     expect(drain(queue)).toEqual([2]);
   });
@@ -57,7 +53,6 @@ describe('LinkedQueue', () => {
     queue.push(a);
     queue.push(b);
     expect(queue.shift()).toBe(a);
-    expect(queue.has(a)).toBe(false);
     expect(queue.remove(a)).toBe(false);
     expect(queue.remove(b)).toBe(true);
     expect(queue.remove(b)).toBe(false);
@@ -94,7 +89,7 @@ describe('LinkedQueue', () => {
         if (!queue.remove(model[at]!)) mismatches++;
         model.splice(at, 1);
       }
-      if (queue.size !== model.length || queue.peek() !== model[0]) mismatches++;
+      if (queue.size !== model.length) mismatches++; // the order: by what shift returns
     }
     expect(mismatches).toBe(0);
     expect(id).toBeGreaterThan(9_000);

@@ -21,11 +21,6 @@ export class LinkedQueue<N extends Linked<N>> {
     return this.#count;
   }
 
-  /** The oldest node, left in place. */
-  peek(): N | undefined {
-    return this.#head;
-  }
-
   /** Appends `node`, which must not be in a queue. */
   push(node: N): void {
     node.prev = this.#tail;
@@ -48,14 +43,10 @@ export class LinkedQueue<N extends Linked<N>> {
     return node;
   }
 
-  /** Whether `node` is in this queue (a node is linked, or is the head, exactly while queued). */
-  has(node: N): boolean {
-    return node.prev !== undefined || this.#head === node;
-  }
-
   /** Unlinks `node` wherever it is; `false` if it was not queued (already dequeued or removed). */
   remove(node: N): boolean {
-    if (!this.has(node)) return false;
+    // Queued exactly while linked, or the head.
+    if (node.prev === undefined && this.#head !== node) return false;
     if (node.prev === undefined) this.#head = node.next;
     else node.prev.next = node.next;
     if (node.next === undefined) this.#tail = node.prev;

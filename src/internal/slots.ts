@@ -80,7 +80,7 @@ export abstract class SlotPolicy<E extends { rejected: Rejection; admitted: Admi
   abandon(waiter: Waiter): void {
     if (!this.#waiting.remove(waiter)) return;
     waiter.detach();
-    waiter.reject(waiter.reason);
+    waiter.reject(waiter.ctx.reason);
   }
 
   #expire(waiter: Waiter): void {

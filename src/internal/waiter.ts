@@ -58,11 +58,6 @@ export class Waiter implements Linked<Waiter> {
     this.resolve(Promise.reject(reason));
   }
 
-  /** Why the call was aborted. */
-  get reason(): unknown {
-    return this.ctx.reason;
-  }
-
   /** Leaving the queue: drop the abort listener and the timer. */
   detach(): void {
     // Whether it listens is fixed per call (ctx.abortable); unlisten twice is harmless.
