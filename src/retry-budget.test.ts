@@ -154,6 +154,14 @@ describe('RetryBudget with a store', () => {
     expect(() => new RetryBudget({ key: 'k' })).not.toThrow(); // a key alone is harmless
   });
 
+  it('refuses a key that is not a non-empty string without a store too (as RateLimiter does)', () => {
+    for (const key of [42, '', {}, null]) {
+      expect(() => new RetryBudget({ key: key as string })).toThrow(TypeError);
+      expect(() => new RetryBudget({ key: key as string })).toThrow(/RetryBudget: option "key" must be a non-empty string/);
+    }
+    expect(() => new RetryBudget({ key: undefined })).not.toThrow();
+  });
+
   it('shares one floor among the budgets of one store and key, not one floor each', async () => {
     const store = createMemoryStore();
     const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'payments' }; // floor: 10 per window

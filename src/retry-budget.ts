@@ -138,12 +138,11 @@ export class RetryBudget implements RetryBudgetLike {
       this.#spent[slot] = 0;
       this.#denied[slot] = 0;
     });
-    const store = o.store;
-    if (store !== undefined) {
-      if (typeof store?.fleet?.budget !== 'function') invalid(OWNER, 'store', 'a store', store);
-      if (typeof o.key !== 'string' || o.key === '') invalid(OWNER, 'key', 'a non-empty string', o.key);
-      this.#fleet = store.fleet.budget(store.link, o.key, this.ratio, this.#floor, this.window);
-    }
+    const { store, key } = o;
+    if (store !== undefined && typeof store?.fleet?.budget !== 'function') invalid(OWNER, 'store', 'a store', store);
+    // `key` is checked with or without a store (as RateLimiter's): a bad one must not wait for the store to be refused.
+    if ((store !== undefined || key !== undefined) && (typeof key !== 'string' || key === '')) invalid(OWNER, 'key', 'a non-empty string', key);
+    if (store !== undefined) this.#fleet = store.fleet.budget(store.link, key!, this.ratio, this.#floor, this.window);
   }
 
   /** Counts a first attempt. Never refused. */
