@@ -258,6 +258,32 @@ describe('RetryBudget with a store', () => {
     await vi.advanceTimersByTimeAsync(2_000);
   });
 
+  it("takes an unreadable reply from a createStore() engine for a store failure: no throw in a callback, storeError once", async () => {
+    const bad: unknown[] = [undefined, null, 'OK', {}, { grant: Number.NaN, firstAttempts: 1, retries: 0, instances: 1 }, { grant: -1, firstAttempts: 1, retries: 0, instances: 1 }];
+    for (const reply of bad) {
+      const backend: StoreBackend = { ...memoryBackend(), budget: () => Promise.resolve(reply as never) };
+      const store = createStore(backend);
+      const budget = new RetryBudget({ ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' });
+      const errors: unknown[] = [];
+      budget.on('storeError', ({ error }) => errors.push(error));
+      budget.onFirstAttempt();
+      await settle();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(TypeError);
+      expect((errors[0] as Error).message).toMatch(/^budget: bad reply/);
+      expect(store.link.down).toBe(true); // an outage like any other: the link probes, the budget goes local
+      expect(retriesAllowed(budget)).toBe(10);
+      await vi.advanceTimersByTimeAsync(2_000);
+    }
+    // A well-formed reply whose numbers come as strings (a SQL engine's numeric type) is read.
+    const strings: StoreBackend = { ...memoryBackend(), budget: () => Promise.resolve({ grant: '4', firstAttempts: '1', retries: '0', instances: '1' } as never) };
+    const budget = new RetryBudget({ ratio: 0, minRetriesPerSecond: 10, window: 1_000, store: createStore(strings), key: 'k' });
+    budget.onFirstAttempt();
+    await settle();
+    expect(budget.stats()).toMatchObject({ available: 4, fleet: { firstAttempts: 1, retries: 0, instances: 1 } });
+    await vi.advanceTimersByTimeAsync(2_000);
+  });
+
   it('stops syncing when idle, leaving the fleet and no timer behind', async () => {
     const { store, syncs } = flakyStore();
     const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' };

@@ -131,6 +131,18 @@ const num = (raw: unknown): number => {
 };
 
 /**
+ * `reply` with every field a finite number at least 0, or a TypeError: the fleet
+ * glue reads any backend's reply through it (a `createStore()` engine of the
+ * user's own may answer anything), so a reply it cannot read is a store
+ * failure like any other, never a throw in a callback or a NaN allowance.
+ * @internal
+ */
+export function readBudgetReply(reply: BudgetReply): BudgetReply {
+  if (reply === null || typeof reply !== 'object') throw new TypeError(`budget: bad reply ${String(reply)}`);
+  return { grant: num(reply.grant), firstAttempts: num(reply.firstAttempts), retries: num(reply.retries), instances: num(reply.instances) };
+}
+
+/**
  * The fleet retry budget's sync: adds an instance's counts to the fleet's and
  * grants it an allowance until its next sync. Keys: `:budget` (the counts) and
  * `:budget:instances`.

@@ -4,7 +4,7 @@
 // sync (budget-op.ts), and sends its counts in one command per sync interval.
 import { Emitter } from '../events.js';
 import type { RetryBudgetEvents, RetryBudgetStats } from '../retry-budget.js';
-import type { BudgetReply, BudgetRequest } from './budget-op.js';
+import { readBudgetReply, type BudgetReply, type BudgetRequest } from './budget-op.js';
 import { Outage } from './outage.js';
 import type { StoreLink } from './types.js';
 
@@ -136,7 +136,8 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
     // Sent counts leave the instance with the command: if it fails, they are
     // dropped rather than resent (a timed-out command may have run: no count twice).
     this.#firsts = this.#retries = 0;
-    this.#link.run((backend) => backend.budget(this.#key, request)).then(
+    // The reply is read inside the operation: one that cannot be read fails it, and the link takes that for a store failure.
+    this.#link.run((backend) => Promise.resolve(backend.budget(this.#key, request)).then(readBudgetReply)).then(
       (reply) => {
         this.#busy = false;
         this.#joined = !leave;
