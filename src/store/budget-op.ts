@@ -63,6 +63,10 @@ const BUCKETS = 10;
 
 // KEYS[1]: the counts (hash: i<slot> = bucket number, f<slot>, r<slot>).
 // KEYS[2]: the instances (hash: id = "<last seen ms> <grant>").
+// The grant is written and returned with %.17g, which gives back the very double
+// the script computed (tostring keeps 14 digits: a large grant would come back,
+// and be held, rounded otherwise, unlike the memory twin's); `now` with %.0f, as
+// %d is a C long, 32 bits on some builds.
 const LUA = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = ARGV[1]
@@ -111,10 +115,10 @@ else
   grant = math.min(free, math.max(total / n, math.min(free, 1)))
   if grant < 0 then grant = 0 end
   grant = math.floor(grant * 1000000) / 1000000
-  redis.call('HSET', KEYS[2], id, string.format('%d %s', now, tostring(grant)))
+  redis.call('HSET', KEYS[2], id, string.format('%.0f %.17g', now, grant))
   redis.call('PEXPIRE', KEYS[2], math.ceil(ttl))
 end
-return {tostring(grant), f, r, n}`;
+return {string.format('%.17g', grant), f, r, n}`;
 
 interface Counts {
   readonly stamp: (number | undefined)[];

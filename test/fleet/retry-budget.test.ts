@@ -77,6 +77,27 @@ describeRedis('fleet RetryBudget against redis-server', () => {
     for (const key of keys) expect(await redis.command('PTTL', key)).toBeGreaterThan(0);
   });
 
+  it('the script and its memory twin agree on a grant of more digits than Lua’s tostring keeps', async () => {
+    const ops = { budget: budgetOp } as unknown as ScriptOps;
+    const backends: StoreBackend[] = [redisBackend(client().send, 'bw-test:', ops), memoryBackend(ops, undefined, 'bw-test:')];
+    // A floor of 16 significant digits (a huge window, or a high minRetriesPerSecond): the grant has as many.
+    const base = { ratio: 0.3, floor: 1_234_567_890.123456, window: 3_600_000, ttl: 3_600_000, leave: false };
+    const steps: BudgetRequest[] = [
+      { ...base, instance: 'a', firsts: 7, retries: 0 }, // alone: the whole allowance
+      { ...base, instance: 'b', firsts: 0, retries: 0 }, // what a holds, read back from the store, decides b's
+      { ...base, instance: 'a', firsts: 1, retries: 3 }, // half each now
+      { ...base, instance: 'b', firsts: 0, retries: 1 },
+    ];
+    const replies: { grant: number }[][] = [[], []];
+    for (const step of steps) {
+      for (const [i, backend] of backends.entries()) replies[i]!.push(await backend.budget('big', step));
+    }
+    expect(replies[0]).toEqual(replies[1]);
+    expect(replies[1]![0]!.grant).toBe(Math.floor((0.3 * 7 + base.floor) * 1_000_000) / 1_000_000);
+    expect(replies[1]![2]!.grant).toBeGreaterThan(6e8);
+    expect(replies[1]![3]!.grant).toBeGreaterThan(6e8);
+  });
+
   it('budgets on separate connections share one floor', async () => {
     const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, key: 'floor' }; // 10 per window for the fleet
     const budgets = [0, 1, 2].map(() => new RetryBudget({ ...options, store: createRedisStore({ send: client().send, timeout: 500 }) }));
