@@ -209,7 +209,11 @@ describe('StoreLinkImpl probing', () => {
     const start = Date.now();
     const ping = backend.ping.bind(backend);
     backend.ping = () => (pingTimes.push(Date.now() - start), ping());
-    await vi.advanceTimersByTimeAsync(5_000);
+    // Someone keeps calling (refused while down): probing goes on.
+    for (let t = 0; t < 5_000; t += 50) {
+      await link.run(async () => 1).catch(() => {});
+      await vi.advanceTimersByTimeAsync(50);
+    }
     // 100, +200, +400, +800, +1000, +1000
     expect(pingTimes).toEqual([100, 300, 700, 1500, 2500, 3500]);
     expect(link.down).toBe(false);
@@ -226,6 +230,7 @@ describe('StoreLinkImpl probing', () => {
     await breakLink(link);
     const up = vi.fn();
     link.onUp(up);
+    await link.run(async () => 1).catch(() => {}); // refused: worth a second probe
     await vi.advanceTimersByTimeAsync(100 + 50);
     expect(link.down).toBe(true);
     await vi.advanceTimersByTimeAsync(200);
@@ -286,6 +291,27 @@ describe('StoreLinkImpl probing', () => {
     expect(backend.pings).toBe(3);
   });
 
+  it('an onUp waiting alone does not keep it probing (no timer left); the next refused run probes again 100 ms later', async () => {
+    const backend = scripted('fail', 'fail', 'ok');
+    const link = new StoreLinkImpl(backend, 50);
+    await breakLink(link);
+    const up = vi.fn();
+    link.onUp(up); // a policy that met the outage, then fell idle
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(backend.pings).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(up).not.toHaveBeenCalled();
+    // A call comes: refused at once, and probing starts again from the first delay.
+    await expect(link.run(async () => 1)).rejects.toThrow('boom');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(backend.pings).toBe(2); // failed; the refusal bought this round and the next
+    await vi.advanceTimersByTimeAsync(200);
+    expect(backend.pings).toBe(3);
+    expect(link.down).toBe(false);
+    expect(up).toHaveBeenCalledExactlyOnceWith(60_300);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('keeps probing while runs are refused', async () => {
     const backend = scripted('fail');
     const link = new StoreLinkImpl(backend, 50);
@@ -295,6 +321,33 @@ describe('StoreLinkImpl probing', () => {
       await vi.advanceTimersByTimeAsync(1_000);
     }
     expect(backend.pings).toBeGreaterThanOrEqual(9);
+  });
+});
+
+describe('StoreLinkImpl epochs', () => {
+  it('an operation sent before the outage that times out after the recovery marks nothing down', async () => {
+    const link = new StoreLinkImpl(scripted('ok'), 1_000);
+    const hung = deferred<string>();
+    const old = settle(link.run(hung.op)); // its reply is lost with the old connection
+    await vi.advanceTimersByTimeAsync(1);
+    await breakLink(link);
+    await vi.advanceTimersByTimeAsync(100); // the probe finds the store back
+    expect(link.down).toBe(false);
+    await vi.advanceTimersByTimeAsync(900); // the old operation's deadline
+    expect((old.state() as { reason: unknown }).reason).toBeInstanceOf(TimeoutError);
+    expect(link.down).toBe(false);
+    // And a late error of an old operation neither.
+    const failing = deferred<string>();
+    const before = settle(link.run(failing.op));
+    await breakLink(link);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(link.down).toBe(false);
+    failing.reject(new Error('ECONNRESET'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(before.state().status).toBe('rejected');
+    expect(link.down).toBe(false);
+    // An operation of this epoch still does.
+    await breakLink(link);
   });
 });
 

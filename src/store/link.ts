@@ -25,7 +25,9 @@ class Flight {
     readonly reject: (error: unknown) => void,
     readonly signal: AbortSignal | undefined,
     /** Told of a failure (the store is down); `undefined` for a probe. */
-    readonly failed: ((error: unknown) => void) | undefined,
+    readonly failed: ((error: unknown, epoch: number) => void) | undefined,
+    /** The link's outage epoch when it was sent (see StoreLinkImpl.#epoch). */
+    readonly epoch: number,
   ) {}
 
   /** Closes it: out of the list, its listener removed. False when it had settled already. */
@@ -43,7 +45,7 @@ class Flight {
 
   fail(error: unknown): void {
     if (!this.close()) return;
-    this.failed?.(error);
+    this.failed?.(error, this.epoch);
     this.reject(error);
   }
 
@@ -113,9 +115,17 @@ class Flights {
  * FIRST_PROBE ms later, then at doubling intervals up to MAX_PROBE, until one
  * answers: the store is up again and each `onUp` callback gets the downtime.
  * The probe's timer is unref'd (it never keeps a process alive), and probing
- * pauses when nobody cares — a failed probe after which no `run` was refused
- * and no `onUp` waits stops there; the next `run` (still refused at once)
- * starts it again. So a dropped store whose engine is gone leaves no timer.
+ * pauses when nobody calls — a failed probe after which no `run` was refused
+ * stops there (an `onUp` waiting alone does not keep it going: a policy that
+ * met the outage and then fell idle, or was dropped, must not keep a timer);
+ * the next `run` (still refused at once) starts it again, FIRST_PROBE ms
+ * later. So a dropped store or policy whose engine is gone leaves no timer.
+ *
+ * Epochs: each recovery starts a new epoch, and an operation remembers the
+ * epoch it was sent in. An operation sent before the last recovery that fails
+ * afterwards (a reply lost with the old connection, timing out after the probe
+ * already found the store back) is rejected but marks nothing down: it says
+ * nothing about the store as it is now.
  * @internal
  */
 export class StoreLinkImpl implements StoreLink {
@@ -129,6 +139,8 @@ export class StoreLinkImpl implements StoreLink {
   #probing = false;
   /** A `run` was refused since the last probe. */
   #asked = false;
+  /** Recoveries so far: an operation's failure counts only in the epoch it was sent in. */
+  #epoch = 0;
   /** Operations in flight, and the one timer of their deadlines. */
   readonly #flights = new Flights(() => new TimeoutError(`Store operation timed out after ${this.timeout} ms`, { timeout: this.timeout }));
 
@@ -144,7 +156,11 @@ export class StoreLinkImpl implements StoreLink {
   run<R>(op: (backend: StoreBackend) => Promise<R>, signal?: AbortSignal): Promise<R> {
     if (this.#down) {
       this.#asked = true;
-      if (!this.#probing) this.#schedule();
+      // Probing had paused (nobody called): start again soon.
+      if (!this.#probing) {
+        this.#delay = FIRST_PROBE;
+        this.#schedule();
+      }
       return Promise.reject(this.#error);
     }
     return this.#bounded(op, signal, true);
@@ -169,7 +185,7 @@ export class StoreLinkImpl implements StoreLink {
   #bounded<R>(op: (backend: StoreBackend) => Promise<R>, signal: AbortSignal | undefined, health: boolean): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<R>((resolve, reject) => {
-      const flight = new Flight(this.#flights, now() + this.timeout, resolve as (value: unknown) => void, reject, signal, health ? this.#failed : undefined);
+      const flight = new Flight(this.#flights, now() + this.timeout, resolve as (value: unknown) => void, reject, signal, health ? this.#failed : undefined, this.#epoch);
       this.#flights.add(flight);
       signal?.addEventListener('abort', flight);
       let pending: Promise<R>;
@@ -185,8 +201,10 @@ export class StoreLinkImpl implements StoreLink {
     });
   }
 
-  /** A failure of a run (not of a probe): the store is down. */
-  readonly #failed = (error: unknown): void => this.#fail(error);
+  /** A failure of a run (not of a probe) sent in `epoch`: the store is down, unless the store recovered since. */
+  readonly #failed = (error: unknown, epoch: number): void => {
+    if (epoch === this.#epoch) this.#fail(error);
+  };
 
   #fail(error: unknown): void {
     if (this.#down) return;
@@ -208,7 +226,8 @@ export class StoreLinkImpl implements StoreLink {
     this.#bounded(ping, undefined, false).then(
       () => this.#recover(),
       () => {
-        if (!this.#asked && this.#ups.size === 0) {
+        // Nobody called since the last probe: pause (an onUp waiting alone keeps no timer).
+        if (!this.#asked) {
           this.#probing = false;
           return;
         }
@@ -221,6 +240,7 @@ export class StoreLinkImpl implements StoreLink {
 
   #recover(): void {
     const downtime = now() - this.#since;
+    this.#epoch++;
     this.#down = false;
     this.#error = undefined;
     this.#probing = false;

@@ -22,9 +22,13 @@ export class Outage {
     return this.#active;
   }
 
-  /** Call when a store operation failed (an abort of the caller's own signal is no failure). */
+  /**
+   * Call when a store operation failed (an abort of the caller's own signal is no failure).
+   * A failure the link did not count (the store is up: an operation sent before the last
+   * recovery that failed late) begins no outage.
+   */
   failed(error: unknown): void {
-    if (this.#active) return;
+    if (this.#active || !this.link.down) return;
     this.#active = true;
     this.emit('storeError', { error });
     this.link.onUp((downtime) => {

@@ -98,8 +98,9 @@ export interface StoreLink {
    * with `signal.reason` and is no store failure. Whatever `op` does after the
    * call settled is ignored; no timer or listener outlives the call; never
    * leaves a rejection unhandled. Probing pauses after a failed probe when no
-   * `run` was refused since the previous one and no `onUp` waits; the next
-   * `run` (refused at once) starts it again.
+   * `run` was refused since the previous one (an `onUp` waiting alone does not
+   * keep it going); the next `run` (refused at once) starts it again. A failure
+   * of an operation sent before the last recovery marks nothing down.
    */
   run<R>(op: (backend: StoreBackend) => Promise<R>, signal?: AbortSignal): Promise<R>;
   /**
