@@ -64,7 +64,7 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     const w = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
     this.#window = (this.#fleet = o.store?.fleet.breaker(this, o, w, options!))?.tally ?? w;
     if (o.initialState !== undefined) this.#restore(o.initialState, t);
-    this.#watchGeneration(this.#generation);
+    // The reactions of #call are made by its first call (#watchedGeneration is undefined until then).
   }
 
   /** The current state. Reads `'half-open'` as soon as the open wait has passed. */
@@ -240,8 +240,8 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     if (this.#phase === 'half-open') {
       if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(thrown, result);
       this.#trials--;
-      this.#fleet?.ended(true);
-      if (++this.#successes >= this.#o.successThreshold) this.#close('half-open');
+      // With a store, a success that came after its trial's lease expired closes nothing here.
+      if (!this.#fleet?.ended(true) && ++this.#successes >= this.#o.successThreshold) this.#close('half-open');
       return;
     }
     const w = this.#window;

@@ -23,8 +23,12 @@ export interface BreakerFleet {
   ready(ctx: Ctx): Promise<void> | undefined;
   /** In half-open: takes a trial lease this instance holds; `undefined` while the store is down (local trials). */
   lease(): boolean | undefined;
-  /** A trial ended without failing: a success (`true`), or an outcome that counts neither way. */
-  ended(success: boolean): void;
+  /**
+   * A trial ended without failing: a success (`true`), or an outcome that counts neither way.
+   * Returns `true` when the trial outlived its lease: the fleet no longer counts it, and its
+   * success must not count here either (another instance may hold the lease now).
+   */
+  ended(success: boolean): boolean;
   /** The circuit opens here (a trip, or a failed trial: the state still reads as before), for `openFor` ms. */
   opened(openFor: number): void;
 }

@@ -33,6 +33,8 @@ const OWNER = 'CircuitBreaker';
  * garbage soon after.
  */
 const IDLE = 10_000;
+/** A trial's lease after an open wait of 0 (breaker-op.ts). */
+const NO_WAIT_LEASE = 30_000;
 
 /** The breaker's `emit` (protected on the class: the glue is part of the breaker). */
 type Emit = (event: 'storeError' | 'storeRecovered', payload: { error: unknown } | { downtime: number }) => void;
@@ -80,9 +82,16 @@ export class FleetBreaker implements BreakerFleet {
   #own = 0;
   /** The hold this glue keeps on the machine while other instances isolate the fleet. */
   #remote: (() => void) | undefined = undefined;
-  /** Leases granted and not yet used, and leases of trials running. */
-  #free = 0;
+  /**
+   * Leases granted and not yet used, oldest first: for each, the time (this clock) until
+   * which it surely lives (its sync was sent before the store granted it).
+   */
+  readonly #free: number[] = [];
+  /** Leases of trials running; until when the newest of them surely lives. */
   #trials = 0;
+  #trialEnd = 0;
+  /** When the sync in flight was sent. */
+  #sentAt = 0;
   #leases = 0;
   /** Bumped by every reset, here or the fleet's: a hold from before it is void. */
   #epoch = 0;
@@ -127,7 +136,7 @@ export class FleetBreaker implements BreakerFleet {
   ready(ctx: Ctx): Promise<void> | undefined {
     let wait: Promise<void> | undefined;
     if (this.stale) wait = this.#wake();
-    else if (!this.#local && this.#free === 0 && !this.#urgent && this.#host.state === 'half-open') {
+    else if (!this.#local && this.#free.length === 0 && !this.#urgent && this.#host.state === 'half-open') {
       // A trial needs a lease: ask for one (once per interval; calls meanwhile are turned away).
       this.#urgent = this.#askLease = true;
       wait = this.#flush();
@@ -137,16 +146,26 @@ export class FleetBreaker implements BreakerFleet {
 
   lease(): boolean | undefined {
     if (this.#local) return undefined;
-    if (this.#free === 0) return false;
-    this.#free--;
+    const end = this.#free.shift();
+    if (end === undefined) return false;
+    this.#trialEnd = end;
     this.#trials++;
     return true;
   }
 
-  ended(success: boolean): void {
-    if (this.#local || !this.#endTrial()) return;
+  ended(success: boolean): boolean {
+    if (this.#local || this.#trials === 0) return false;
+    // Past its lease (it outlived the open wait) the trial is the fleet's no more: the store
+    // dropped its lease and may have granted it to another instance, whose trial is the one
+    // that counts. Nothing to release (that would end a live lease of this instance's).
+    if (now() >= this.#trialEnd) {
+      this.#trials--;
+      return true;
+    }
+    this.#endTrial();
     if (success) this.#successes++;
     this.#want();
+    return false;
   }
 
   opened(openFor: number): void {
@@ -196,7 +215,7 @@ export class FleetBreaker implements BreakerFleet {
   /** Drops what was to be sent about the current generation. */
   #forget(): void {
     this.#open = -1;
-    this.#released = this.#successes = this.#free = this.#trials = 0;
+    this.#released = this.#successes = this.#trials = this.#free.length = 0;
     const t = this.tally;
     t.newCalls = t.newFailures = t.newSlow = 0;
   }
@@ -232,8 +251,8 @@ export class FleetBreaker implements BreakerFleet {
     this.#timer = undefined;
     this.#urgent = false;
     // A lease nobody used by now is given back.
-    this.#released += this.#free;
-    this.#free = 0;
+    this.#released += this.#free.length;
+    this.#free.length = 0;
     const t = this.tally;
     this.#idle = t.active || this.#busy !== undefined ? 0 : this.#idle + 1;
     t.active = false;
@@ -253,6 +272,7 @@ export class FleetBreaker implements BreakerFleet {
       return this.#busy;
     }
     const q = this.#take();
+    this.#sentAt = now();
     const sent = this.#link.run((backend: StoreBackend) => backend.breaker(this.#key, q));
     return (this.#busy = sent
       .then((reply) => this.#answered(q, reply))
@@ -308,7 +328,7 @@ export class FleetBreaker implements BreakerFleet {
     this.#local = true;
     this.stale = false;
     this.#generation = -1; // the first reply after the outage replaces the machine's state
-    this.#free = this.#trials = 0;
+    this.#trials = this.#free.length = 0;
     this.tally.shared = false;
     this.#outage.failed(error);
   }
@@ -322,7 +342,7 @@ export class FleetBreaker implements BreakerFleet {
       this.#generation = reply.generation;
       this.#forget();
     }
-    if (reply.leased) this.#free++;
+    if (reply.leased) this.#free.push(this.#sentAt + (reply.openFor > 0 ? reply.openFor : NO_WAIT_LEASE));
     this.#apply(q, reply, moved);
     const t = this.tally;
     t.shared = this.#bucket > 0;
