@@ -284,6 +284,65 @@ describe('RetryBudget with a store', () => {
     await vi.advanceTimersByTimeAsync(2_000);
   });
 
+  it('before its first reply spends a grace of one retry plus ratio × its own first attempts, not its own floor', async () => {
+    // A hundred instances starting at once, each with a local floor of 10: the fleet's floor is 10 in all.
+    const store = createMemoryStore();
+    const options = { ratio: 0.5, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' };
+    const budgets = Array.from({ length: 100 }, () => new RetryBudget(options));
+    let early = 0;
+    for (const b of budgets) {
+      firsts(b, 4); // its first sync leaves with the first of them; no reply yet
+      expect(b.stats().available).toBe(3);
+      early += retriesAllowed(b); // 1 + 0.5 × 4, where its own floor would have allowed 12
+    }
+    expect(early).toBe(300); // the old rule: 1 200
+    await settle();
+    // The replies charge what was spent early: the fleet's 0.5 × 400 + 10 = 210 is spent already, or nearly.
+    let late = 0;
+    for (const b of budgets) late += retriesAllowed(b);
+    expect(late).toBeLessThanOrEqual(10);
+    await vi.advanceTimersByTimeAsync(2_000);
+  });
+
+  it('back from idle, and back from an outage, spends the grace until a reply, not the local floor', async () => {
+    // A store answering in 20 ms (within its timeout of 50), that can be cut off.
+    const memory = memoryBackend();
+    let down = false;
+    const fail = (): Promise<never> => Promise.reject(new Error('store down'));
+    const later = <T>(value: () => Promise<T>): Promise<T> => new Promise((r) => setTimeout(r, 20)).then(value);
+    const backend: StoreBackend = { ...memory, budget: (key, q) => (down ? fail() : later(() => memory.budget(key, q))), ping: () => (down ? fail() : memory.ping()) };
+    const a = new RetryBudget({ ratio: 0, minRetriesPerSecond: 10, window: 1_000, store: createStore(backend), key: 'k' });
+    a.onFirstAttempt();
+    expect(retriesAllowed(a)).toBe(1); // new: the grace until the reply
+    await vi.advanceTimersByTimeAsync(20);
+    expect(retriesAllowed(a)).toBe(9); // the fleet's floor, less the one spent early
+    await vi.advanceTimersByTimeAsync(1_500); // idle: it left; the window emptied
+    a.onFirstAttempt(); // wakes it: a sync leaves
+    expect(a.stats()).toMatchObject({ available: 1 });
+    expect(retriesAllowed(a)).toBe(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(retriesAllowed(a)).toBe(9);
+    down = true;
+    await vi.advanceTimersByTimeAsync(100); // its sync fails: its own counts, as a budget without a store
+    expect(a.stats().fleet).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const recovered: number[] = [];
+    a.on('storeRecovered', ({ downtime }) => recovered.push(downtime));
+    a.onFirstAttempt();
+    expect(retriesAllowed(a)).toBe(10); // the local floor, in the outage
+    down = false;
+    while (recovered.length === 0) {
+      a.onFirstAttempt();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    // Back, its sync (asked for at once) not answered yet: the grace only, not what is left of the local floor.
+    expect(a.stats().fleet).toBeUndefined();
+    expect(retriesAllowed(a)).toBe(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(a.stats().fleet).toMatchObject({ instances: 1 });
+    await vi.advanceTimersByTimeAsync(2_000);
+  });
+
   it('stops syncing when idle, leaving the fleet and no timer behind', async () => {
     const { store, syncs } = flakyStore();
     const options = { ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' };

@@ -29,8 +29,11 @@ export interface RetryBudgetOptions {
    * any number of processes: `ratio` and `minRetriesPerSecond` then hold for the
    * fleet's calls together (one floor for the fleet). `tryRetry()` stays
    * synchronous: each instance spends an allowance the store grants it, and
-   * sends its counts once every `window / 10` ms while it is used. When the
-   * store fails, the budget decides on its own counts until it answers again.
+   * sends its counts once every `window / 10` ms while it is used. Until the
+   * store's first answer (when new, back from idle or from an outage) it may
+   * spend one retry (the floor if smaller) plus `ratio` × its own first
+   * attempts, not a floor of its own. When the store fails, the budget decides
+   * on its own counts until it answers again.
    */
   readonly store?: Store | undefined;
   /** The fleet budget's name in the store; required with `store`. */
@@ -55,8 +58,8 @@ export interface RetryBudgetStats {
   readonly refused: number;
   /**
    * Retries that would be allowed now: `ratio × firstAttempts + floor − retries`,
-   * at least 0. With a store, while the fleet's view is current: the retries this
-   * instance may still spend until its next sync.
+   * at least 0. With a store, unless it is down: the retries this instance may
+   * still spend until the store's next answer.
    */
   readonly available: number;
   /** With a store, the fleet's counts in the window at the last sync (absent while the store is down). */
@@ -88,8 +91,11 @@ const OWNER = 'RetryBudget';
  * calls together. `tryRetry()` stays synchronous and makes no round trip: each
  * instance spends an allowance the store grants it at each sync (every
  * `window / 10` ms while it is used, one command), so the fleet's view is at
- * most one sync interval old. While the store is down the budget decides on its
- * own counts, as a budget without a store does, and says so with `storeError`.
+ * most one sync interval old. Before its first answer an instance spends only
+ * one retry plus `ratio` × its own first attempts (a hundred instances starting
+ * together do not each spend a floor). While the store is down the budget
+ * decides on its own counts, as a budget without a store does, and says so
+ * with `storeError`.
  *
  * @example
  * ```ts

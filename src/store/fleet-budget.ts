@@ -2,6 +2,18 @@
 // budget without a store carries none of it. tryRetry stays synchronous: the
 // instance spends a local allowance (credit) that the store grants at each
 // sync (budget-op.ts), and sends its counts in one command per sync interval.
+//
+// Three rules, by what the instance knows:
+// - a current view (a reply since it woke): the credit, the store's grant plus
+//   ratio × its own first attempts since the request left;
+// - an outage (its sync failed, until the store answers again): the budget's
+//   own rule on its own counts, the local floor included, as the contract says;
+// - before its first reply (new, back from idle, or back from an outage):
+//   a grace of one retry (the floor if smaller) plus ratio × its own first
+//   attempts, spent as the credit is. Not the local floor: a hundred instances
+//   starting together would each spend minRetriesPerSecond × window / 1000
+//   before the store had a say, and the fleet's one floor would be a hundred.
+//   They spend at most one retry each instead, and the first reply charges it.
 import { Emitter } from '../events.js';
 import type { RetryBudgetEvents, RetryBudgetStats } from '../retry-budget.js';
 import { readBudgetReply, type BudgetReply, type BudgetRequest } from './budget-op.js';
@@ -37,8 +49,10 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
   /** Counts since the last sync was sent. */
   #firsts = 0;
   #retries = 0;
-  /** Retries this instance may still spend until the next reply (valid while `view` is set). */
-  #credit = 0;
+  /** Before the first reply: one retry, or the floor if it is smaller. */
+  readonly #grace: number;
+  /** Retries this instance may still spend until the next reply (unused in an outage, which goes by the local rule). */
+  #credit: number;
   /** A call since the last tick. */
   #used = false;
   /** A sync in flight: at most one, so a slow store never piles them up. */
@@ -54,9 +68,17 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
     this.#ratio = ratio;
     this.#floor = floor;
     this.#window = window;
+    this.#credit = this.#grace = Math.min(floor, 1);
     this.interval = Math.max(window / SYNCS, 10);
     this.#id = `${(++instances).toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
-    this.#outage = new Outage(link, (event, payload) => this.emit(event, payload as never));
+    this.#outage = new Outage(link, (event, payload) => {
+      if (event === 'storeRecovered') {
+        // Out of the local rule: the grace until a reply, asked for now rather than at the next tick.
+        this.#credit = this.#grace;
+        if (this.#timer !== undefined) this.#sync(false);
+      }
+      this.emit(event, payload as never);
+    });
   }
 
   /** Counts a first attempt: it adds `ratio` to this instance's allowance at once. */
@@ -67,14 +89,15 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
   }
 
   /**
-   * Decides a retry. With a current view of the fleet: spends one of this
-   * instance's allowance if it holds a whole one. Without (before the first
-   * sync answers, or while the store is down): `local`, the budget's own rule
-   * on its own counts. Either way an allowed retry is counted for the fleet.
+   * Decides a retry. In an outage (no view, and its last sync failed):
+   * `local`, the budget's own rule on its own counts. Otherwise it spends one
+   * of this instance's allowance if it holds a whole one: the store's grant
+   * with a current view, the grace before the first reply. Either way an
+   * allowed retry is counted for the fleet.
    */
   take(local: boolean): boolean {
     this.#wake();
-    const allowed = this.view === undefined ? local : this.#credit >= 1;
+    const allowed = this.view === undefined && this.#outage.active ? local : this.#credit >= 1;
     if (allowed) {
       this.#credit--;
       this.#retries++;
@@ -83,13 +106,15 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
   }
 
   /**
-   * With a current view of the fleet, what `RetryBudget.stats()` reports of it:
-   * the whole retries this instance may spend until its next sync, and the
-   * fleet's counts at the last sync.
+   * What `RetryBudget.stats()` reports of the fleet side: the whole retries
+   * this instance may spend until its next reply, and the fleet's counts at the
+   * last sync while they are current; nothing in an outage (the local counts say it all).
    */
   stats(): Pick<RetryBudgetStats, 'available' | 'fleet'> | undefined {
     const view = this.view;
-    return view && { available: Math.max(0, Math.floor(this.#credit)), fleet: { firstAttempts: view.firstAttempts, retries: view.retries, instances: view.instances } };
+    if (view === undefined && this.#outage.active) return undefined;
+    const available = Math.max(0, Math.floor(this.#credit));
+    return view ? { available, fleet: { firstAttempts: view.firstAttempts, retries: view.retries, instances: view.instances } } : { available };
   }
 
   #wake(): void {
@@ -116,6 +141,7 @@ export class FleetBudget extends Emitter<RetryBudgetEvents> {
     } else {
       // A whole interval without a call: leave the fleet (releasing the grant) and stop.
       this.view = undefined;
+      this.#credit = this.#grace;
       if (this.#joined) this.#sync(true);
     }
   };
