@@ -368,6 +368,27 @@ describe('RetryBudget with a store', () => {
     expect(retriesAllowed(b)).toBe(10);
   });
 
+  it('idle in an outage, keeps no timer of its own (whatever the link does)', async () => {
+    // A link that is down for good and keeps no timer itself (no probe): what is left is the budget's.
+    const error = new Error('ECONNREFUSED');
+    const ups: unknown[] = [];
+    const link = { backend: memoryBackend(), timeout: 50, down: true, run: () => Promise.reject(error), onUp: (up: unknown) => (ups.push(up), () => {}) };
+    const store = { link, fleet: createMemoryStore().fleet } as unknown as Store;
+    const budget = new RetryBudget({ ratio: 0, minRetriesPerSecond: 10, window: 1_000, store, key: 'k' });
+    const errors: unknown[] = [];
+    budget.on('storeError', ({ error: e }) => errors.push(e));
+    for (let round = 0; round < 2; round++) {
+      budget.onFirstAttempt();
+      await settle(); // its sync is refused at once: local
+      expect(retriesAllowed(budget)).toBe(10 * (1 - round)); // the local floor (spent in round 0)
+      expect(vi.getTimerCount()).toBe(1); // its sync timer, while in use
+      await vi.advanceTimersByTimeAsync(200); // an interval without a call: idle
+      expect(vi.getTimerCount()).toBe(0);
+    }
+    expect(errors).toEqual([error]); // one outage, one storeError
+    expect(ups).toHaveLength(1);
+  });
+
   it('does not keep a process alive: its sync timer is unref()ed', async () => {
     const unref = vi.fn();
     const real = globalThis.setTimeout;
