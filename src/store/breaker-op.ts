@@ -10,7 +10,7 @@
 // Keys (suffixes of prefix + '{key}'):
 // - ':cb'   hash, the state: g generation, p 0 closed / 1 open, u until (ms, -1
 //           no end), d the open wait (ms, -1 no end), o openings, s successful
-//           trials, r resets. A new state's generation starts at the engine's
+//           trials, r resets, x the name of the last reset. A new state's generation starts at the engine's
 //           clock, so a state that expired and came back never repeats one.
 // - ':cb:l' sorted set, the trial leases: member `instance:n`, score its expiry.
 // - ':cb:w' hash, the time window: `<bucket>c`, `<bucket>f`, `<bucket>s` counts
@@ -21,8 +21,8 @@ import type { MemoryKV, ScriptOp } from './types.js';
 /**
  * What an instance's breaker sends at a sync: what happened on it since the
  * last one. Moves (`open`, the trial outcomes, the counts) count only if the
- * fleet is still at `generation`; `holds` and `reset` only if no reset
- * happened that the instance has not seen (`resets`).
+ * fleet is still at `generation`. A `reset` is always applied (once: a sync
+ * sent again after a failure may carry one the store applied already).
  */
 export interface BreakerRequest {
   /** Who asks: a string unique to the instance, which names its leases and holds. */
@@ -51,8 +51,11 @@ export interface BreakerRequest {
   readonly holds: number;
   /** The number of fleet resets this instance has seen; `-1` before it has seen any state. */
   readonly resets: number;
-  /** `reset()` was called on this instance. */
-  readonly reset: boolean;
+  /**
+   * `reset()` was called on this instance: a name for it unique to the instance (`instance:n`),
+   * or `''`. The store applies it unless it is the name of the fleet's last reset (already applied).
+   */
+  readonly reset: string;
   /** ms the state outlives the last sync of any instance (longer while open, and a day while isolated or open without end). */
   readonly ttl: number;
 }
@@ -97,14 +100,14 @@ function openArg(open: number): number {
 
 // ARGV: 1 instance, 2 generation, 3-5 calls failures slow, 6 bucket, 7 released, 8 successes,
 // 9 successThreshold, 10 open (-1 none, -2 no end), 11 lease, 12 maxTrials, 13 holds, 14 resets,
-// 15 reset (0/1), 16 ttl. Steps in order: reset, holds, counts, ended trials, opening, lease, write.
+// 15 reset (its name, or ''), 16 ttl. Steps in order: reset, holds, counts, ended trials, opening, lease, write.
 // The constants are written out (10 BUCKETS, 30000 NO_WAIT_LEASE, 86400000 DAY): a template
 // with substitutions is one a bundler cannot drop, and would stay in every bundle.
 const LUA = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = ARGV[1]
 local gen = tonumber(ARGV[2])
-local st = redis.call('HMGET', KEYS[1], 'g', 'p', 'u', 'd', 'o', 's', 'r')
+local st = redis.call('HMGET', KEYS[1], 'g', 'p', 'u', 'd', 'o', 's', 'r', 'x')
 local g = tonumber(st[1]) or now
 local p = tonumber(st[2]) or 0
 local u = tonumber(st[3]) or 0
@@ -112,6 +115,7 @@ local d = tonumber(st[4]) or 0
 local o = tonumber(st[5]) or 0
 local ok = tonumber(st[6]) or 0
 local r = tonumber(st[7]) or 0
+local x = st[8] or ''
 local known = tonumber(ARGV[14])
 local function close()
   g = g + 1
@@ -121,11 +125,14 @@ local function close()
   redis.call('DEL', KEYS[2], KEYS[3])
 end
 local function half() return p == 1 and u >= 0 and now >= u end
-if ARGV[15] == '1' and (known < 0 or known == r) then
-  r = r + 1
+if ARGV[15] ~= '' then
+  if ARGV[15] ~= x then
+    r = r + 1
+    x = ARGV[15]
+    redis.call('DEL', KEYS[4])
+    close()
+  end
   known = r
-  redis.call('DEL', KEYS[4])
-  close()
 end
 local mine, others = 0, 0
 local hv = redis.call('HGETALL', KEYS[4])
@@ -203,7 +210,7 @@ local ttl = tonumber(ARGV[16])
 if p == 1 and u > now then ttl = ttl + (u - now) end
 if held > 0 or (p == 1 and u < 0) then ttl = math.max(ttl, 86400000) end
 ttl = math.ceil(ttl)
-redis.call('HSET', KEYS[1], 'g', g, 'p', p, 'u', u, 'd', d, 'o', o, 's', ok, 'r', r)
+redis.call('HSET', KEYS[1], 'g', g, 'p', p, 'u', u, 'd', d, 'o', o, 's', ok, 'r', r, 'x', x)
 redis.call('PEXPIRE', KEYS[1], ttl)
 if held > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
 local wait = 0
@@ -221,6 +228,7 @@ interface State {
   o: number;
   s: number;
   r: number;
+  x: string;
 }
 
 /** A lease as the memory store keeps it (the ':cb:l' set), ordered by `at` then by name as a sorted set is. */
@@ -275,7 +283,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     count(q.maxTrials),
     String(q.holds),
     String(q.resets),
-    q.reset ? '1' : '0',
+    q.reset,
     String(Math.ceil(q.ttl)),
   ],
   reply(raw) {
@@ -284,7 +292,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
   },
   memory(kv: MemoryKV, [stateKey, leaseKey, windowKey, holdKey]: string[], q: BreakerRequest, now: number): BreakerReply {
     const st = kv.get<State>(stateKey!);
-    let { g, p, u, d, o, s: ok, r } = st ?? { g: now, p: 0, u: 0, d: 0, o: 0, s: 0, r: 0 };
+    let { g, p, u, d, o, s: ok, r, x } = st ?? { g: now, p: 0, u: 0, d: 0, o: 0, s: 0, r: 0, x: '' };
     let leases = kv.get<Lease[]>(leaseKey!)?.slice() ?? [];
     let windows = kv.get<Record<string, number>>(windowKey!);
     const holds = { ...kv.get<Record<string, number>>(holdKey!) };
@@ -297,10 +305,14 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     };
     const half = (): boolean => p === 1 && u >= 0 && now >= u;
 
-    if (q.reset && (known < 0 || known === r)) {
-      known = ++r;
-      for (const h of Object.keys(holds)) delete holds[h];
-      close();
+    if (q.reset !== '') {
+      if (q.reset !== x) {
+        r++;
+        x = q.reset;
+        for (const h of Object.keys(holds)) delete holds[h];
+        close();
+      }
+      known = r;
     }
     let mine = holds[q.instance] ?? 0;
     let others = 0;
@@ -376,7 +388,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     if (p === 1 && u > now) ttl += u - now;
     if (held > 0 || (p === 1 && u < 0)) ttl = Math.max(ttl, DAY);
     ttl = Math.ceil(ttl);
-    kv.set(stateKey!, { g, p, u, d, o, s: ok, r } satisfies State, ttl);
+    kv.set(stateKey!, { g, p, u, d, o, s: ok, r, x } satisfies State, ttl);
     if (held > 0) kv.set(holdKey!, holds, ttl);
     else kv.delete(holdKey!);
     const wait = p !== 1 ? 0 : u < 0 ? -1 : u > now ? Math.ceil(u - now) : 0;

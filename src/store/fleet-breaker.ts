@@ -78,6 +78,8 @@ export class FleetBreaker implements BreakerFleet {
   #askLease = false;
   #holdsChanged = false;
   #resetting = false;
+  /** The name of this instance's last reset() (sent again until a reply shows it applied). */
+  #resetName = '';
   /** Isolation holds taken here by the user (not yet released). */
   #own = 0;
   /** The hold this glue keeps on the machine while other instances isolate the fleet. */
@@ -127,6 +129,7 @@ export class FleetBreaker implements BreakerFleet {
     host.isolate = () => this.#held();
     host.reset = () => {
       this.#cleared();
+      this.#resetName = `${this.#id}:${++this.#leases}`;
       this.#resetting = this.#holdsChanged = true;
       this.#want();
       this.#reset();
@@ -306,7 +309,7 @@ export class FleetBreaker implements BreakerFleet {
       maxTrials: o.halfOpenMaxCalls,
       holds: this.#holdsChanged ? this.#own : -1,
       resets: this.#resets,
-      reset: this.#resetting,
+      reset: this.#resetting ? this.#resetName : '',
       ttl: this.#ttl,
     };
     // Sent: the fleet's counts include them from now on.
@@ -324,7 +327,7 @@ export class FleetBreaker implements BreakerFleet {
     // What the sync carried may or may not have been applied: counts, trials and an opening are
     // not sent again (they could count twice). Holds and a reset are, their outcome is the same.
     if (q.holds !== -1) this.#holdsChanged = true;
-    if (q.reset) this.#resetting = true;
+    if (q.reset !== '') this.#resetting = true;
     this.#local = true;
     this.stale = false;
     this.#generation = -1; // the first reply after the outage replaces the machine's state
@@ -374,11 +377,11 @@ export class FleetBreaker implements BreakerFleet {
   #apply(q: BreakerRequest, reply: BreakerReply, moved: boolean): void {
     const host = this.#host;
     if (reply.resets !== this.#resets) {
-      // A reset elsewhere (not this one's own, nor the first state seen) ends every hold here too.
-      const mine = q.reset && reply.resets === q.resets + 1;
+      // A reset elsewhere (not the first state seen) ends every hold here too. One that this
+      // sync carried is always applied, after any other: the state is then as this one left it.
       const first = this.#resets === -1;
       this.#resets = reply.resets;
-      if (!mine && !first) {
+      if (q.reset === '' && !first) {
         this.#cleared();
         this.#reset();
       }
