@@ -49,6 +49,12 @@ export interface BreakerRequest {
   readonly maxTrials: number;
   /** The isolation holds this instance has now; `-1`: unchanged. */
   readonly holds: number;
+  /**
+   * Of `holds`, those taken since the sync this instance last had a reply to was sent. After a
+   * reset the instance has not seen (`resets`), which ended the holds the store had, only these
+   * stand: they are counted instead of `holds`.
+   */
+  readonly fresh: number;
   /** The number of fleet resets this instance has seen; `-1` before it has seen any state. */
   readonly resets: number;
   /**
@@ -100,7 +106,7 @@ function openArg(open: number): number {
 
 // ARGV: 1 instance, 2 generation, 3-5 calls failures slow, 6 bucket, 7 released, 8 successes,
 // 9 successThreshold, 10 open (-1 none, -2 no end), 11 lease, 12 maxTrials, 13 holds, 14 resets,
-// 15 reset (its name, or ''), 16 ttl. Steps in order: reset, holds, counts, ended trials, opening, lease, write.
+// 15 reset (its name, or ''), 16 ttl, 17 fresh. Steps in order: reset, holds, counts, ended trials, opening, lease, write.
 // The constants are written out (10 BUCKETS, 30000 NO_WAIT_LEASE, 86400000 DAY): a template
 // with substitutions is one a bundler cannot drop, and would stay in every bundle.
 const LUA = `local t = redis.call('TIME')
@@ -141,7 +147,8 @@ for i = 1, #hv, 2 do
 end
 local before = others + mine
 local H = tonumber(ARGV[13])
-if H >= 0 and (known < 0 or known == r) then
+if H >= 0 and known >= 0 and known ~= r then H = tonumber(ARGV[17]) end
+if H >= 0 then
   mine = H
   if H > 0 then redis.call('HSET', KEYS[4], id, H) else redis.call('HDEL', KEYS[4], id) end
 end
@@ -285,6 +292,7 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     String(q.resets),
     q.reset,
     String(Math.ceil(q.ttl)),
+    count(q.fresh),
   ],
   reply(raw) {
     if (!Array.isArray(raw) || raw.length !== 11) throw new TypeError(`breaker: unexpected reply ${String(raw)}`);
@@ -318,8 +326,9 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     let others = 0;
     for (const [h, n] of Object.entries(holds)) if (h !== q.instance) others += n;
     const before = others + mine;
-    if (q.holds >= 0 && (known < 0 || known === r)) {
-      mine = q.holds;
+    if (q.holds >= 0) {
+      // After a reset the instance has not seen, only the holds taken since its last reply stand.
+      mine = known >= 0 && known !== r ? Math.floor(q.fresh) : q.holds;
       if (mine > 0) holds[q.instance] = mine;
       else delete holds[q.instance];
     }

@@ -41,6 +41,12 @@ type Emit = (event: 'storeError' | 'storeRecovered', payload: { error: unknown }
 
 let instances = 0;
 
+/** An isolation hold of the user's: the syncs sent when it was taken, and the machine's hold it keeps. */
+interface Hold {
+  readonly sent: number;
+  release: () => void;
+}
+
 /**
  * One CircuitBreaker's membership of the fleet. See the file's head for what it does.
  * @internal
@@ -80,8 +86,12 @@ export class FleetBreaker implements BreakerFleet {
   #resetting = false;
   /** The name of this instance's last reset() (sent again until a reply shows it applied). */
   #resetName = '';
-  /** Isolation holds taken here by the user (not yet released). */
-  #own = 0;
+  /** Isolation holds taken here by the user (not yet released, nor ended by a reset). */
+  readonly #holds = new Set<Hold>();
+  /** Syncs sent so far; the number of the one the last reply answered; that number when the sync in flight was sent. */
+  #sends = 0;
+  #seen = 0;
+  #base = 0;
   /** The hold this glue keeps on the machine while other instances isolate the fleet. */
   #remote: (() => void) | undefined = undefined;
   /**
@@ -95,8 +105,6 @@ export class FleetBreaker implements BreakerFleet {
   /** When the sync in flight was sent. */
   #sentAt = 0;
   #leases = 0;
-  /** Bumped by every reset, here or the fleet's: a hold from before it is void. */
-  #epoch = 0;
   /** The breaker's own isolate() and reset(), which the glue calls to move it (the instance's are wrapped). */
   readonly #isolate: () => () => void;
   readonly #reset: () => void;
@@ -181,28 +189,25 @@ export class FleetBreaker implements BreakerFleet {
   /** The user's isolate(): a hold of this instance's, counted in the fleet's until released. */
   #held(): () => void {
     // Counted first: a listener of the move may reset it, which ends this hold too.
-    const epoch = this.#epoch;
-    this.#count(1);
-    const release = this.#isolate();
-    let held = true;
+    const hold: Hold = { sent: this.#sends, release: () => {} };
+    this.#holds.add(hold);
+    this.#changed();
+    hold.release = this.#isolate();
     return () => {
       // A hold that a reset ended is not counted again.
-      if (held && epoch === this.#epoch) this.#count(-1);
-      held = false;
-      release();
+      if (this.#holds.delete(hold)) this.#changed();
+      hold.release();
     };
   }
 
-  #count(delta: number): void {
-    this.#own += delta;
+  #changed(): void {
     this.#holdsChanged = true;
     this.#want();
   }
 
   /** A reset (before the machine's): every hold ends, the glue's too; what was counted before it is gone. */
   #cleared(): void {
-    this.#epoch++;
-    this.#own = 0;
+    this.#holds.clear();
     this.#remote = undefined;
     this.#forget();
   }
@@ -294,6 +299,12 @@ export class FleetBreaker implements BreakerFleet {
     const t = this.tally;
     const o = this.#o;
     const lease = this.#askLease ? `${this.#id}:${++this.#leases}` : '';
+    // Holds the store has not had yet (taken after the sync answered last was sent): they stand
+    // if the store had a reset this instance has not seen yet, which ended the others.
+    const base = (this.#base = this.#seen);
+    let fresh = 0;
+    for (const hold of this.#holds) if (hold.sent >= base) fresh++;
+    this.#sends++;
     const q: BreakerRequest = {
       instance: this.#id,
       generation: this.#generation,
@@ -307,7 +318,8 @@ export class FleetBreaker implements BreakerFleet {
       open: this.#open,
       lease,
       maxTrials: o.halfOpenMaxCalls,
-      holds: this.#holdsChanged ? this.#own : -1,
+      holds: this.#holdsChanged ? this.#holds.size : -1,
+      fresh,
       resets: this.#resets,
       reset: this.#resetting ? this.#resetName : '',
       ttl: this.#ttl,
@@ -337,6 +349,7 @@ export class FleetBreaker implements BreakerFleet {
   }
 
   #answered(q: BreakerRequest, reply: BreakerReply): void {
+    this.#seen = this.#sends;
     this.#local = false;
     this.stale = false;
     const moved = reply.generation !== this.#generation;
@@ -382,8 +395,22 @@ export class FleetBreaker implements BreakerFleet {
       const first = this.#resets === -1;
       this.#resets = reply.resets;
       if (q.reset === '' && !first) {
-        this.#cleared();
-        this.#reset();
+        // It ended the holds the store had of this instance's (those sent before the sync answered
+        // last); those taken since stand (the store counted them after it, as `fresh`).
+        const base = this.#base;
+        let kept = 0;
+        for (const hold of this.#holds) if (hold.sent >= base) kept++;
+        if (kept === 0) {
+          this.#cleared();
+          this.#reset();
+        } else {
+          for (const hold of this.#holds) {
+            if (hold.sent < base) {
+              this.#holds.delete(hold);
+              hold.release();
+            }
+          }
+        }
       }
     }
     if (reply.others > 0) this.#remote ??= this.#isolate();

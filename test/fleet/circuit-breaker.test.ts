@@ -255,6 +255,28 @@ describe('fleet CircuitBreaker (createMemoryStore, fake timers)', () => {
     expect(c.state).toBe('closed');
   });
 
+  it('a reset this instance had not seen ends its holds from before it, not the one it took since', async () => {
+    const [a, b] = [breaker(), breaker()] as [CircuitBreaker, CircuitBreaker];
+    await a.execute(ok);
+    await b.execute(ok);
+    const old = b.isolate();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(a.state).toBe('isolated');
+    await vi.advanceTimersByTimeAsync(15_000); // b falls idle, still holding
+    a.reset(); // ends b's hold in the fleet; b has not seen it
+    await vi.advanceTimersByTimeAsync(200);
+    expect(a.state).toBe('closed');
+    const fresh = b.isolate();
+    await vi.advanceTimersByTimeAsync(300);
+    expect([a.state, b.state]).toEqual(['isolated', 'isolated']);
+    old(); // ended by the reset: releases nothing
+    await vi.advanceTimersByTimeAsync(300);
+    expect([a.state, b.state]).toEqual(['isolated', 'isolated']);
+    fresh();
+    await vi.advanceTimersByTimeAsync(300);
+    expect([a.state, b.state]).toEqual(['closed', 'closed']);
+  });
+
   it('a reset() from a listener, while the fleet’s state is being applied, still reaches the fleet', async () => {
     const [a, b] = [breaker({ failureThreshold: 1, openDuration: 60_000 }), breaker({ failureThreshold: 1, openDuration: 60_000 })] as [CircuitBreaker, CircuitBreaker];
     await a.execute(ok);
@@ -337,6 +359,7 @@ describeRedis('fleet CircuitBreaker on redis-server', () => {
     lease: '',
     maxTrials: 1,
     holds: -1,
+    fresh: 0,
     resets: -1,
     reset: '',
     ttl: 60_000,
@@ -392,6 +415,9 @@ describeRedis('fleet CircuitBreaker on redis-server', () => {
     expect(await keysNow()).toEqual([':cb', ':cb:h']);
     r = await both({ instance: 'c', resets: r.resets - 1, reset: 'c:1' }); // a reset, whatever resets c saw: holds end, closed
     r = await both({ instance: 'c', resets: r.resets - 1, reset: 'c:1' }); // the same one sent again (its sync failed late): applied once
+    await both({ instance: 'b', gen: r.generation, holds: 2, fresh: 1, resets: r.resets - 1 }); // b missed the reset: 1 of its 2 holds is from after it
+    await both({ resets: r.resets }); // a sees b's one hold
+    r = await both({ instance: 'b', gen: r.generation + 1, holds: 0, resets: r.resets }); // released: closed
     await both({ gen: r.generation, open: Infinity }); // open without end
     await both({ instance: 'b', gen: r.generation + 1, lease: 'b:3' }); // never half-open
     await both({ instance: 'b', gen: r.generation + 1, bucket: 1.5, calls: 2 }); // buckets of a window that is no multiple of 10 ms
@@ -400,7 +426,7 @@ describeRedis('fleet CircuitBreaker on redis-server', () => {
     for (const [fromLua, fromTwin] of replies) expect(strip(fromTwin, replies[0]![1])).toEqual(strip(fromLua, replies[0]![0]));
     expect(replies.map(([l]) => `${l.open ? 'open' : 'closed'}${l.others > 0 ? '+held' : ''}${l.leased ? '+lease' : ''}`)).toEqual([
       'closed', 'closed', 'closed', 'closed', 'open', 'open', 'open', 'open+lease', 'open', 'open', 'open+lease', 'closed',
-      'closed', 'closed+held', 'closed', 'closed', 'open', 'open', 'open',
+      'closed', 'closed+held', 'closed', 'closed', 'closed', 'closed+held', 'closed', 'open', 'open', 'open',
     ]);
     expect(replies.slice(0, 4).map(([l]) => [l.calls, l.failures, l.slow])).toEqual([[0, 0, 0], [5, 2, 0], [8, 2, 1], [8, 2, 1]]);
     expect(await keysNow()).toEqual([':cb', ':cb:w']);
