@@ -28,7 +28,7 @@ const MANGLED: Readonly<Record<string, string | undefined>> = {
   withAttempt: 'Q',
   listen: 'i',
   unlisten: 'n',
-  release: 'x',
+  release: '_',
   // events.ts, policy.ts
   listeners: 'b',
   emit: 'a',
@@ -59,7 +59,7 @@ const MANGLED: Readonly<Record<string, string | undefined>> = {
   spread: 'M',
   draw: 'W',
   // breaker/fleet.ts: the seam to the fleet glue
-  tally: 'l',
+  tally: '$',
   stale: 'w',
   ready: 'Y',
   lease: 'A',
