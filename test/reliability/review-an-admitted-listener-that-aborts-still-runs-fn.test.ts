@@ -10,7 +10,9 @@ describe('an admitted listener that aborts the caller', () => {
   beforeEach(() => void vi.useFakeTimers());
   afterEach(() => void vi.useRealTimers());
 
-  const make = {
+  // What the two share here: execute, the admitted event, active.
+  type Slots = Pick<Bulkhead, 'execute' | 'active'> & { on(event: 'admitted', listener: () => void): () => void };
+  const make: Record<string, () => Slots> = {
     Bulkhead: () => new Bulkhead({ maxConcurrent: 1, maxQueue: 10 }),
     AdaptiveLimiter: () => new AdaptiveLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1, maxQueue: 10 }),
   };
