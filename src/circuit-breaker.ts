@@ -134,14 +134,14 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     return this.#admit(ctx, next);
   }
 
-  #admit(ctx: Ctx, next: Next): Promise<unknown> {
+  #admit(ctx: Ctx, next: Next, waited?: boolean): Promise<unknown> {
     const t = now();
     if (this.#isolations === 0) this.#sync(t);
     // A listener of that transition may have aborted this call: it must not start.
     if (ctx.aborted) return Promise.reject(ctx.reason);
-    // With a store, the call may first wait (bounded) for a fresh view or a trial lease (then no more).
-    const wait = this.#fleet?.ready(ctx);
-    if (wait) return wait.then(() => this.#admit(ctx, next));
+    // With a store, the call may first wait (bounded) for a fresh view or a trial lease, once.
+    const wait = waited ? undefined : this.#fleet?.ready(ctx);
+    if (wait) return wait.then(() => this.#admit(ctx, next, true));
     // Checked again: such a listener may also have isolated or reset the breaker.
     if (this.#isolations === 0) {
       if (this.#phase === 'closed') return this.#call(ctx, next, this.#generation);

@@ -19,6 +19,7 @@ export interface BreakerFleet {
    * Something the call must wait for before it is decided (one sync of a stale
    * view, or a trial lease in half-open), bounded by the store's timeout; it
    * rejects only with the call's abort. `undefined`: nothing, decide now.
+   * A call waits once at most: after the wait it is decided without asking again.
    */
   ready(ctx: Ctx): Promise<void> | undefined;
   /** In half-open: takes a trial lease this instance holds; `undefined` while the store is down (local trials). */

@@ -70,6 +70,8 @@ export class FleetBreaker implements BreakerFleet {
   /** The sync in flight: at most one; `#again` sends another when it settles. */
   #busy: Promise<void> | undefined = undefined;
   #again = false;
+  /** The sync in flight asks for a trial lease. */
+  #leasing = false;
   /** A sync outside the period was sent in this interval (at most one). */
   #urgent = false;
   /** The store failed and has not answered since: the machine runs on its own. */
@@ -99,6 +101,8 @@ export class FleetBreaker implements BreakerFleet {
    * which it surely lives (its sync was sent before the store granted it).
    */
   readonly #free: number[] = [];
+  /** Of those, the ones granted since the last tick (kept until the next: see #ticked). */
+  #young = 0;
   /** Leases of trials running; until when the newest of them surely lives. */
   #trials = 0;
   #trialEnd = 0;
@@ -147,10 +151,14 @@ export class FleetBreaker implements BreakerFleet {
   ready(ctx: Ctx): Promise<void> | undefined {
     let wait: Promise<void> | undefined;
     if (this.stale) wait = this.#wake();
-    else if (!this.#local && this.#free.length === 0 && !this.#urgent && this.#host.state === 'half-open') {
-      // A trial needs a lease: ask for one (once per interval; calls meanwhile are turned away).
-      this.#urgent = this.#askLease = true;
-      wait = this.#flush();
+    else if (!this.#local && this.#free.length === 0 && this.#host.state === 'half-open') {
+      // A trial needs a lease. One asked for already, in the sync in flight: its answer decides
+      // this call too. Else ask for one (once per interval; calls meanwhile are turned away).
+      if (this.#leasing) wait = this.#busy;
+      else if (!this.#urgent) {
+        this.#urgent = this.#askLease = true;
+        wait = this.#flush();
+      }
     }
     return wait === undefined || !ctx.abortable ? wait : abortable(wait, ctx);
   }
@@ -159,6 +167,7 @@ export class FleetBreaker implements BreakerFleet {
     if (this.#local) return undefined;
     const end = this.#free.shift();
     if (end === undefined) return false;
+    this.#young = Math.min(this.#young, this.#free.length);
     this.#trialEnd = end;
     this.#trials++;
     return true;
@@ -223,7 +232,7 @@ export class FleetBreaker implements BreakerFleet {
   /** Drops what was to be sent about the current generation. */
   #forget(): void {
     this.#open = -1;
-    this.#released = this.#successes = this.#trials = this.#free.length = 0;
+    this.#released = this.#successes = this.#trials = this.#young = this.#free.length = 0;
     const t = this.tally;
     t.newCalls = t.newFailures = t.newSlow = 0;
   }
@@ -258,9 +267,13 @@ export class FleetBreaker implements BreakerFleet {
   #ticked(): void {
     this.#timer = undefined;
     this.#urgent = false;
-    // A lease nobody used by now is given back.
-    this.#released += this.#free.length;
-    this.#free.length = 0;
+    // A lease nobody used for a whole interval is given back. One granted since the last tick
+    // is kept until the next: calls that come in step with the syncs (each finding one in flight,
+    // its lease on the next) would otherwise see every lease given back before they come.
+    const unused = this.#free.length - this.#young;
+    this.#released += unused;
+    this.#free.splice(0, unused);
+    this.#young = 0;
     const t = this.tally;
     this.#idle = t.active || this.#busy !== undefined ? 0 : this.#idle + 1;
     t.active = false;
@@ -281,12 +294,14 @@ export class FleetBreaker implements BreakerFleet {
     }
     const q = this.#take();
     this.#sentAt = now();
+    this.#leasing = q.lease !== '';
     const sent = this.#link.run((backend: StoreBackend) => backend.breaker(this.#key, q));
     return (this.#busy = sent
       .then((reply) => this.#answered(q, reply))
       .catch((error: unknown) => this.#failed(q, error))
       .then(() => {
         this.#busy = undefined;
+        this.#leasing = false;
         if (this.#again) {
           this.#again = false;
           void this.#flush();
@@ -343,7 +358,7 @@ export class FleetBreaker implements BreakerFleet {
     this.#local = true;
     this.stale = false;
     this.#generation = -1; // the first reply after the outage replaces the machine's state
-    this.#trials = this.#free.length = 0;
+    this.#trials = this.#young = this.#free.length = 0;
     this.tally.shared = false;
     this.#outage.failed(error);
   }
@@ -358,7 +373,10 @@ export class FleetBreaker implements BreakerFleet {
       this.#generation = reply.generation;
       this.#forget();
     }
-    if (reply.leased) this.#free.push(this.#sentAt + (reply.openFor > 0 ? reply.openFor : NO_WAIT_LEASE));
+    if (reply.leased) {
+      this.#free.push(this.#sentAt + (reply.openFor > 0 ? reply.openFor : NO_WAIT_LEASE));
+      this.#young++;
+    }
     this.#apply(q, reply, moved);
     const t = this.tally;
     t.shared = this.#bucket > 0;
