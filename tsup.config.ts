@@ -1,4 +1,4 @@
-import type { Plugin } from 'esbuild';
+import type { Plugin, PluginBuild } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 /**
@@ -10,9 +10,8 @@ import { defineConfig } from 'tsup';
  * Each maps to the name the build gives it: a fixed map (esbuild's `mangleCache`),
  * so the names, and the core's bytes with them, no longer move when code outside
  * the core changes (esbuild would otherwise rank every mangled name across the
- * whole dist bundle anew at each build). The names are esbuild's own picks for
- * the core (its most frequent names the shortest); `mangleCheck` below fails the
- * build if one of them is a property name elsewhere in the bundle.
+ * whole dist bundle anew at each build). `resolveMap` below replaces, with a
+ * warning, a name that is also a property name elsewhere in the bundle.
  *
  * A new internal name: add it with `undefined`. The build then mangles it to a
  * free name of esbuild's choice and prints the line to write here instead.
@@ -70,46 +69,68 @@ const MANGLED: Readonly<Record<string, string | undefined>> = {
 
 const NAMES = Object.keys(MANGLED);
 
+/** Where a replacement name comes from: one letter, then two. */
+const SHORT = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$'];
+const SPARE = [...SHORT, ...SHORT.flatMap((a) => SHORT.map((b) => a + b))];
+
 /**
- * Checks the map against the build: every name it gives is unique and no property
- * name of the bundle's own (esbuild trusts a cache and would reuse such a name,
- * merging two properties into one); a mangled name missing from the map is printed
- * as the line to add. Once per build (the formats bundle the same sources).
+ * The map as this build uses it. esbuild trusts a cache: a name that is also a
+ * property name of the bundle's own would merge two properties into one. So the
+ * bundle's other property names are read first (a throwaway build that mangles
+ * them all, ours reserved), and a name of the map that is one of them, or given
+ * twice, is replaced by the first free one of SPARE, with a warning to update the
+ * map: the build never breaks, and stays the same for the same sources. Once per
+ * build (the formats bundle the same sources).
  */
-let checked: Promise<void> | undefined;
-const mangleCheck: Plugin = {
-  name: 'mangle-check',
-  setup(build) {
-    build.onEnd(async (result) => {
-      if (result.errors.length > 0 || checked !== undefined) return;
-      checked = (async () => {
-        const picked = result.mangleCache ?? {};
-        const added = NAMES.filter((name) => MANGLED[name] === undefined && name in picked);
-        for (const name of added) console.warn(`tsup.config.ts: add to MANGLED: ${name}: '${String(picked[name])}',`);
-        // Every other property name the bundle has: mangled all (a throwaway build), ours reserved.
-        const others = await build.esbuild.build({
-          entryPoints: build.initialOptions.entryPoints!,
-          bundle: true,
-          write: false,
-          format: 'esm',
-          platform: build.initialOptions.platform!,
-          target: build.initialOptions.target!,
-          logLevel: 'silent',
-          mangleProps: /./,
-          mangleQuoted: true,
-          reserveProps: build.initialOptions.mangleProps!,
-          mangleCache: {},
-        });
-        const taken = new Set(Object.keys(others.mangleCache ?? {}));
-        const given = new Map<string, string>();
-        for (const [name, short] of Object.entries(picked)) {
-          if (typeof short !== 'string') continue;
-          const clash = taken.has(short) ? `a property of the bundle's own` : given.get(short);
-          if (clash !== undefined) throw new Error(`tsup.config.ts: '${name}' is mangled to '${short}', also ${clash}: give it another name in MANGLED`);
-          given.set(short, `the name of '${name}'`);
-        }
-      })();
-      await checked;
+let resolved: Promise<Record<string, string>> | undefined;
+function resolveMap(build: PluginBuild): Promise<Record<string, string>> {
+  return (resolved ??= (async () => {
+    const o = build.initialOptions;
+    const others = await build.esbuild.build({
+      entryPoints: o.entryPoints!,
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: o.platform!,
+      target: o.target!,
+      logLevel: 'silent',
+      mangleProps: /./,
+      mangleQuoted: true,
+      reserveProps: o.mangleProps!,
+      mangleCache: {},
+    });
+    const taken = new Set(Object.keys(others.mangleCache ?? {}));
+    const wanted = new Set(Object.values(MANGLED));
+    const map: Record<string, string> = {};
+    const given = new Set<string>();
+    for (const name of NAMES) {
+      let short = MANGLED[name];
+      if (short === undefined) continue;
+      if (taken.has(short) || given.has(short)) {
+        const spare = SPARE.find((s) => !taken.has(s) && !given.has(s) && !wanted.has(s))!;
+        const why = taken.has(short) ? 'a property name of the bundle' : 'given twice';
+        console.warn(`tsup.config.ts: MANGLED's '${short}' for ${name} is ${why}: this build uses '${spare}' (write a free name in MANGLED)`);
+        short = spare;
+      }
+      given.add(short);
+      map[name] = short;
+    }
+    return map;
+  })());
+}
+
+/** Applies the map; prints a name the build mangled that the map lacks as the line to add. */
+const mangleMap: Plugin = {
+  name: 'mangle-map',
+  async setup(build) {
+    // After tsup's own plugin has applied esbuildOptions (mangleProps).
+    build.initialOptions.mangleCache = { ...(await resolveMap(build)) };
+    build.onEnd((result) => {
+      if (build.initialOptions.format !== 'esm') return;
+      const picked = result.mangleCache ?? {};
+      for (const name of NAMES) {
+        if (MANGLED[name] === undefined && name in picked) console.warn(`tsup.config.ts: add to MANGLED: ${name}: '${String(picked[name])}',`);
+      }
     });
   },
 };
@@ -125,7 +146,6 @@ export default defineConfig({
   // sourceMappingURL comments, and drops nothing (the entry exports everything).
   esbuildOptions(options) {
     options.mangleProps = new RegExp(`^(${NAMES.join('|')})$`);
-    options.mangleCache = Object.fromEntries(Object.entries(MANGLED).filter(([, short]) => short !== undefined)) as Record<string, string>;
   },
-  esbuildPlugins: [mangleCheck],
+  esbuildPlugins: [mangleMap],
 });
