@@ -131,8 +131,11 @@ export class FleetBreaker implements BreakerFleet {
     this.#id = `${(++instances).toString(36)}.${Math.random().toString(36).slice(2, 12)}`;
     this.#outage = new Outage(link, (event, payload) => {
       emit(event, payload);
-      // The store answers again: sync now rather than at the next tick (none while idle: the next call does).
-      if (event === 'storeRecovered' && !this.stale) void this.#flush();
+      // The store answers again: sync now rather than at the next tick (none while idle: the next
+      // call does, unless holds or a reset are waiting to be sent).
+      if (event !== 'storeRecovered') return;
+      if (!this.stale) void this.#flush();
+      else if (this.#holdsChanged || this.#resetting) void this.#wake();
     });
     // isolate() and reset() act on the fleet: this instance's are carried to it from here.
     const { isolate, reset } = host;
@@ -277,7 +280,10 @@ export class FleetBreaker implements BreakerFleet {
     const t = this.tally;
     this.#idle = t.active || this.#busy !== undefined ? 0 : this.#idle + 1;
     t.active = false;
-    if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#released === 0 && !this.#holdsChanged && !this.#resetting) {
+    // Holds and a reset still to send keep it going, but not in an outage: they are sent when the
+    // store is back (#outage) or at the next call, and a breaker idle in an outage keeps no timer.
+    const pending = !this.#local && (this.#holdsChanged || this.#resetting);
+    if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#released === 0 && !pending) {
       // Idle: the timer stops here, and the view is stale until the next call syncs.
       this.stale = true;
       return;

@@ -277,6 +277,22 @@ describe('fleet CircuitBreaker (createMemoryStore, fake timers)', () => {
     expect([a.state, b.state]).toEqual(['closed', 'closed']);
   });
 
+  it('isolated in an outage and idle since, it keeps no timer, and the fleet hears of the hold when the store is back', async () => {
+    const { store, fault } = tapped(shared.link.backend);
+    const [a, b] = [breaker({}, store), breaker({}, store)] as [CircuitBreaker, CircuitBreaker];
+    await a.execute(ok);
+    await b.execute(ok);
+    fault('error');
+    b.isolate();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(vi.getTimerCount()).toBe(0);
+    fault('ok');
+    // Another call on the store finds it back: b sends its hold.
+    expect(await a.execute(ok)).toBe('ok');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(a.state).toBe('isolated');
+  });
+
   it('a reset() from a listener, while the fleet’s state is being applied, still reaches the fleet', async () => {
     const [a, b] = [breaker({ failureThreshold: 1, openDuration: 60_000 }), breaker({ failureThreshold: 1, openDuration: 60_000 })] as [CircuitBreaker, CircuitBreaker];
     await a.execute(ok);
