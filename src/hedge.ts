@@ -234,6 +234,8 @@ class Race {
       return this.#finishWith({ error }); // a throwing handle/handleResult fails the call, never hangs it
     }
     if (!failed) {
+      // handle/handleResult may have aborted the caller: the abort ended the race, and no attempt won.
+      if (this.#done) return;
       this.#finishWith(outcome);
       // After the race is over (the losers aborted): a listener can no longer change its outcome.
       return this.#policy.emitWin(i + 1);
