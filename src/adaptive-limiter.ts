@@ -156,7 +156,14 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
     // A free slot implies an empty queue: every change of the limit or the count drains the queue first.
     if (this.#running < this.#limit) {
       this.#running++;
-      if (this.listeners.admitted !== undefined) this.emit('admitted', { waited: 0 }); // built only for a listener
+      if (this.listeners.admitted !== undefined) {
+        this.emit('admitted', { waited: 0 }); // built only for a listener
+        // A listener that aborted the call stops it before `fn` starts.
+        if (ctx.aborted) {
+          this.#release();
+          return Promise.reject(ctx.reason);
+        }
+      }
       return this.#start(ctx, next);
     }
     return this.enqueue(ctx, next);
@@ -222,7 +229,11 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
     this.#running--;
     while (this.#running < this.#limit && this.queued > 0) {
       this.#running++; // before shift, which emits `admitted`: a listener reads `active` with this call in it
-      const waiter = this.shift()!;
+      const waiter = this.shift();
+      if (waiter === undefined) {
+        this.#running--; // every waiter left was aborted by an `admitted` listener
+        break;
+      }
       waiter.resolve(this.#start(waiter.ctx, waiter.stage));
     }
   }

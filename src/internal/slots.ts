@@ -62,11 +62,15 @@ export abstract class SlotPolicy<E extends { rejected: Rejection; admitted: Admi
    * caller starts at once (`admitted` is emitted for it); `undefined` if none.
    */
   protected shift(): Waiter | undefined {
-    const waiter = this.#waiting.shift();
-    if (waiter !== undefined) {
+    let waiter: Waiter | undefined;
+    while ((waiter = this.#waiting.shift()) !== undefined) {
       waiter.detach();
+      if (this.listeners.admitted === undefined) break;
       const since = waiter.since;
-      if (this.listeners.admitted !== undefined) this.emit('admitted', (since === since ? { waited: now() - since } : {}) as E['admitted']);
+      this.emit('admitted', (since === since ? { waited: now() - since } : {}) as E['admitted']);
+      // A listener that aborted the call stops it: it does not start, and the slot goes on to the next waiter.
+      if (!waiter.ctx.aborted) break;
+      waiter.reject(waiter.ctx.reason);
     }
     return waiter;
   }
