@@ -464,11 +464,108 @@ describe('RateLimiter with a store', () => {
     for (let i = 0; i < 8; i++) outcomes.push(await attempt(limiters[i % 4]!));
     expect(outcomes).toEqual([true, true, true, true, 25, 25, 25, 25]);
     expect(events).toEqual(['error down', 'recovered 100']);
-    // A second outage, once the refused token is due (until then calls are turned away locally).
+    // A second outage, once the refused token is due (until then calls are turned away locally):
+    // the same local bucket as in the first (no fresh burst per outage), drained at 1 000 ms and
+    // refilling one token per 500 ms, so its next token is due 375 ms later.
     fail(new Error('again'));
     vi.advanceTimersByTime(25);
-    expect(await attempt(limiters[0]!)).toBe(true);
+    expect(await attempt(limiters[0]!)).toBe(375);
     expect(events).toEqual(['error down', 'recovered 100', 'error again']);
+    vi.advanceTimersByTime(375);
+    expect([await attempt(limiters[0]!), await attempt(limiters[0]!)]).toEqual([true, 500]);
+  });
+
+  it("keeps one local bucket for its lifetime: a store that flaps gives no fresh burst per outage, nor does a new share", async () => {
+    const inner = memoryBackend();
+    let down = false;
+    let instances = 4;
+    const backend: StoreBackend = {
+      rateLimit: (key, request) =>
+        down ? Promise.reject(new Error('flap')) : inner.rateLimit(key, request).then((reply) => (reply.instances > 0 ? { ...reply, instances } : reply)),
+      breaker: (key, request) => inner.breaker(key, request),
+      budget: (key, request) => inner.budget(key, request),
+      ping: () => (down ? Promise.reject(new Error('flap')) : inner.ping()),
+    };
+    const limiter = fleet(createStore(backend, { timeout: 50 }), { limit: 8 });
+    expect(await attempt(limiter)).toBe(true); // the heartbeat: 4 instances, a share of 2
+    down = true;
+    expect([await attempt(limiter), await attempt(limiter), await attempt(limiter)]).toEqual([true, true, 500]);
+    down = false;
+    await vi.advanceTimersByTimeAsync(100); // back
+    instances = 2; // half the fleet left: a share of 4, learnt at once (the first call after an outage beats)
+    expect(await attempt(limiter)).toBe(true);
+    expect(limiter.available).toBe(6);
+    down = true;
+    // A second outage 100 ms after the first drained it: the same bucket, 100 ms refilled at 2 per s,
+    // made a share of 4 keeping how far from full it is (900 ms): its next token in 150 ms. A fresh
+    // bucket would admit 4 at once.
+    expect(await attempt(limiter)).toBe(150);
+    await vi.advanceTimersByTimeAsync(150);
+    expect([await attempt(limiter), await attempt(limiter)]).toEqual([true, 250]);
+    // And it refills on time by itself, 250 ms per token now, up to the share.
+    await vi.advanceTimersByTimeAsync(5_000);
+    const outcomes: (number | true)[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await attempt(limiter));
+    expect(outcomes).toEqual([true, true, true, true, 250]);
+  });
+
+  it('turns a reply it cannot read into a store failure: the call goes by onStoreError, storeError once, the store probed', async () => {
+    let replies: unknown = { admitted: 'yes', wait: 0, remaining: 1, instances: 0 };
+    const inner = memoryBackend();
+    let pings = 0;
+    const backend: StoreBackend = {
+      rateLimit: (key, request) => (replies === undefined ? inner.rateLimit(key, request) : Promise.resolve(replies as never)),
+      breaker: (key, request) => inner.breaker(key, request),
+      budget: (key, request) => inner.budget(key, request),
+      ping: () => (pings++, inner.ping()),
+    };
+    const store = createStore(backend, { timeout: 50 });
+    const limiter = fleet(store, { limit: 10 });
+    const events: string[] = [];
+    limiter.on('storeError', ({ error }) => events.push(`error ${(error as Error).message}`));
+    limiter.on('storeRecovered', () => events.push('recovered'));
+    await expect(limiter.execute(() => 'ran')).resolves.toBe('ran');
+    expect(store.link.down).toBe(true);
+    expect(events).toEqual(['error rateLimit: unexpected reply [object Object]']);
+    for (const bad of [null, undefined, { admitted: true, wait: Number.NaN, remaining: 0, instances: 0 }]) {
+      replies = bad ?? 'nothing';
+      await vi.advanceTimersByTimeAsync(100);
+      await expect(limiter.execute(() => 'ran')).resolves.toBe('ran');
+    }
+    replies = undefined;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(limiter.execute(() => 'ran')).resolves.toBe('ran');
+    expect(store.link.down).toBe(false);
+    expect(pings).toBeGreaterThan(0);
+    // One outage per unreadable reply (the probe finds the store answering between them), each told once.
+    expect(events).toEqual([
+      'error rateLimit: unexpected reply [object Object]',
+      'recovered',
+      'error rateLimit: unexpected reply nothing',
+      'recovered',
+      'error rateLimit: unexpected reply nothing',
+      'recovered',
+      'error rateLimit: unexpected reply [object Object]',
+      'recovered',
+    ]);
+  });
+
+  it('cuts a wait longer than interval + maxWait (a store whose clock stepped back), in retryAfter and in the deny cache', async () => {
+    let calls = 0;
+    const inner = memoryBackend();
+    const backend: StoreBackend = {
+      rateLimit: () => (calls++, Promise.resolve({ admitted: false, wait: 599_000, remaining: 0, instances: 0 })),
+      breaker: (key, request) => inner.breaker(key, request),
+      budget: (key, request) => inner.budget(key, request),
+      ping: () => inner.ping(),
+    };
+    const limiter = fleet(createStore(backend), { limit: 10, interval: 1_000, maxWait: 200 });
+    expect(await attempt(limiter)).toBe(1_200);
+    expect(await attempt(limiter)).toBe(1_200); // the deny cache (more than maxWait ahead)
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000); // 200 ms left: within maxWait, the store is asked again
+    expect(await attempt(limiter)).toBe(1_200);
+    expect(calls).toBe(2);
   });
 
   it("admits with 'allow' and rejects with the store's error as cause with 'reject' when the store fails", async () => {

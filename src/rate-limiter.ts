@@ -42,7 +42,8 @@ export interface RateLimiterOptions {
    * With a store, what a call does when the store fails (an error, or slower
    * than its `timeout`): `'local'` takes a token from a local bucket of this
    * instance's share (`limit` divided by the instances recently seen sharing
-   * the key, at least 1); `'allow'` runs the call; `'reject'` rejects it with
+   * the key, at least 1), one bucket for the limiter's lifetime that refills
+   * on time between outages; `'allow'` runs the call; `'reject'` rejects it with
    * `RateLimitedError` whose `cause` is the store's error.
    * @default 'local'
    */

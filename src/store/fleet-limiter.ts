@@ -2,10 +2,10 @@ import { RateLimitedError } from '../errors.js';
 import { runNext, sleep, type Ctx, type Next } from '../internal/context.js';
 import { now } from '../internal/timers.js';
 import { ABOVE, INTEGER, numberOption } from '../internal/validate.js';
-import { RateLimiter, type RateLimiterOptions } from '../rate-limiter.js';
+import type { RateLimiterOptions } from '../rate-limiter.js';
 import { Outage } from './outage.js';
-import type { RateLimitReply, RateLimitRequest } from './rate-limit-op.js';
-import type { StoreBackend, StoreLink } from './types.js';
+import { rateLimitOp, retargeted, type RateLimitReply, type RateLimitRequest } from './rate-limit-op.js';
+import type { MemoryKV, StoreBackend, StoreLink } from './types.js';
 
 /** What a fleet `RateLimiter` does when its store fails. */
 export type OnStoreError = NonNullable<RateLimiterOptions['onStoreError']>;
@@ -23,6 +23,59 @@ export type LimiterEmit = (event: 'rejected' | 'storeError' | 'storeRecovered', 
 /** ms for which an instance counts as sharing the key after its last heartbeat: a few intervals, at least 10 s. */
 function heartbeatWindow(interval: number): number {
   return Math.max(3 * interval, 10_000);
+}
+
+/** This instance's share of `limit` among `instances`: at least 1. */
+function shareOf(limit: number, instances: number): number {
+  return Math.max(1, Math.floor(limit / instances));
+}
+
+/** Whether a backend's reply can be read as a RateLimitReply (a backend of the user's own may answer anything). */
+function readable(reply: RateLimitReply | null | undefined): boolean {
+  return typeof reply === 'object' && reply !== null && typeof reply.admitted === 'boolean' && Number.isFinite(reply.wait) && reply.wait >= 0 && Number.isFinite(reply.remaining);
+}
+
+const LOCAL_KEYS = ['', ''];
+
+/**
+ * The 'local' fallback's bucket: the store's own decision (the script's memory
+ * twin, reservations and all) on this process's monotonic clock, for this
+ * instance's share of `limit`. One for the limiter's lifetime, made at its
+ * first outage: between outages it refills on time by itself, as the fleet's
+ * bucket does, so a store that flaps hands out no fresh burst at each outage.
+ * When the share changes (instances came or left) it keeps how far from full
+ * it is.
+ */
+class LocalBucket implements MemoryKV {
+  #tat: unknown = undefined;
+  #request: RateLimitRequest;
+
+  constructor(limit: number, interval: number, maxWait: number) {
+    this.#request = { limit, interval, maxWait, instance: '', window: 1 };
+  }
+
+  get<T>(): T | undefined {
+    return this.#tat as T | undefined;
+  }
+
+  set(_key: string, value: unknown): void {
+    this.#tat = value;
+  }
+
+  delete(): void {
+    this.#tat = undefined;
+  }
+
+  /** One token, now or reserved within maxWait; or when it is due. */
+  take(): RateLimitReply {
+    return rateLimitOp.memory(this, LOCAL_KEYS, this.#request, now());
+  }
+
+  share(limit: number): void {
+    if (limit === this.#request.limit) return;
+    this.#request = { ...this.#request, limit };
+    this.#tat = retargeted(this.#tat);
+  }
 }
 
 /**
@@ -52,8 +105,10 @@ export class FleetLimiter {
   #instances = 1;
   #remaining: number;
   #sleeping = 0;
-  /** The 'local' fallback's bucket, for the current outage only. */
-  #local: RateLimiter | undefined = undefined;
+  /** The 'local' fallback's bucket, made at the first outage and kept. */
+  #local: LocalBucket | undefined = undefined;
+  /** Tokens left in it after its last decision, while that came after the store's last reply; else -1. */
+  #localLeft = -1;
 
   constructor(link: StoreLink, key: string, host: LimiterHost, mode: OnStoreError, emit: LimiterEmit) {
     this.#link = link;
@@ -78,14 +133,14 @@ export class FleetLimiter {
     this.#askBeat = (backend) => backend.rateLimit(key, beat);
   }
 
-  /** Calls waiting for their token: reserved in the store, or queued in the local fallback. */
+  /** Calls waiting for their token: reserved in the store, or in the local fallback. */
   get queued(): number {
-    return this.#sleeping + (this.#local?.queued ?? 0);
+    return this.#sleeping;
   }
 
-  /** Tokens left as of this instance's last store decision; 0 while a refused token is not due. */
+  /** Tokens left as of this instance's last decision (the store's, or the local fallback's during an outage); 0 while a refused token is not due. */
   get available(): number {
-    if (this.#local !== undefined) return this.#local.available;
+    if (this.#localLeft >= 0) return this.#localLeft;
     return this.#tokenDue > now() ? 0 : this.#remaining;
   }
 
@@ -108,19 +163,42 @@ export class FleetLimiter {
   }
 
   #decided(reply: RateLimitReply, sent: number, ctx: Ctx, next: Next): Promise<unknown> {
-    if (reply.instances > 0) this.#instances = reply.instances;
-    this.#local = undefined;
+    if (!readable(reply)) return this.#unreadable(reply, ctx, next);
+    if (reply.instances > 0 && reply.instances !== this.#instances) this.#counted(reply.instances);
+    this.#localLeft = -1;
     this.#remaining = reply.remaining;
     if (!reply.admitted) {
-      // From when it was sent, which is no later than the store's now: the cache never outlasts the refusal.
-      this.#tokenDue = sent + reply.wait;
-      return this.#reject(reply.wait, undefined, false);
+      // No token is due later than interval + maxWait ahead while the store's clock runs forward: a
+      // longer wait (a backend whose clock stepped back) is cut to that, so neither the caller nor the
+      // deny cache waits out the step. From when it was sent, which is no later than the store's now:
+      // the cache never outlasts the refusal.
+      const wait = Math.min(reply.wait, Math.ceil(this.#host.interval + this.#host.maxWait));
+      this.#tokenDue = sent + wait;
+      return this.#reject(wait, undefined, false);
     }
+    return this.#admit(reply.wait, ctx, next);
+  }
+
+  /** A reply that cannot be read is a failure of the store: it goes down (for every policy on it) and this call goes by onStoreError. */
+  #unreadable(reply: unknown, ctx: Ctx, next: Next): Promise<unknown> {
+    const error = new TypeError(`rateLimit: unexpected reply ${String(reply)}`);
+    return this.#link.run(() => Promise.reject(error)).then(undefined, (e: unknown) => this.#failed(e, ctx, next));
+  }
+
+  /** A heartbeat's count of the instances sharing the key: the local fallback's share follows it. */
+  #counted(instances: number): void {
+    if (!Number.isInteger(instances)) return;
+    this.#instances = instances;
+    this.#local?.share(shareOf(this.#host.limit, instances));
+  }
+
+  /** Runs an admitted call, after `wait` ms for a reservation. */
+  #admit(wait: number, ctx: Ctx, next: Next): Promise<unknown> {
     // The token is spent either way; a reservation is not given back.
     if (ctx.aborted) return Promise.reject(ctx.reason);
-    if (reply.wait <= 0) return runNext(next, ctx);
+    if (wait <= 0) return runNext(next, ctx);
     this.#sleeping++;
-    return sleep(reply.wait, ctx).then(
+    return sleep(wait, ctx).then(
       () => {
         this.#sleeping--;
         return runNext(next, ctx);
@@ -139,15 +217,10 @@ export class FleetLimiter {
     this.#outage.failed(error);
     if (this.#mode === 'allow') return runNext(next, ctx);
     if (this.#mode === 'reject') return this.#reject(Math.ceil(this.#host.interval / this.#host.limit), error, false);
-    return (this.#local ??= this.#fallback()).run(ctx, next);
-  }
-
-  /** This instance's share of the limit, as a local bucket that starts full. */
-  #fallback(): RateLimiter {
     const { limit, interval, maxWait } = this.#host;
-    const local = new RateLimiter({ limit: Math.max(1, Math.floor(limit / this.#instances)), interval, maxWait });
-    local.on('rejected', (payload) => this.#emit('rejected', payload));
-    return local;
+    const decided = (this.#local ??= new LocalBucket(shareOf(limit, this.#instances), interval, maxWait)).take();
+    this.#localLeft = decided.remaining;
+    return decided.admitted ? this.#admit(decided.wait, ctx, next) : this.#reject(decided.wait, undefined, false);
   }
 
   /** `bare`: the deny cache's rejections, which carry no stack trace (see {@link bareError}). */

@@ -5,11 +5,20 @@
 //
 // Exactness without floats: times are whole microseconds, and the TAT keeps
 // the fraction of a microsecond that interval / limit leaves as a numerator
-// over `limit` (stored "q:r", meaning q + r / limit µs; "q" when r is 0). So a run of any
-// length admits exactly `limit` per `interval`, like the local bucket. Every
-// number stays a whole number below 2^53, which a Lua double holds exactly;
-// Lua's tostring prints only 14 digits, so the script hands q to redis.call as a
-// number (written with %.17g) or formats it with %.0f (not %d: a C long is 32 bits on Windows).
+// over `limit` (stored "q:r:l", meaning q + r / limit µs, written at the
+// engine's time l µs). So a run of any length admits exactly `limit` per
+// `interval`, like the local bucket. Every number stays a whole number below
+// 2^53, which a Lua double holds exactly; Lua's tostring prints only 14 digits,
+// so the script formats them with %.0f (not %d: a C long is 32 bits on Windows).
+//
+// The engine's clock stepping back (an NTP step on the Redis host, a failover to
+// a replica whose clock is behind) would leave the TAT in the future by the whole
+// step, turning every call away for that long. A write's own time l tells: when
+// now < l, the TAT is taken as far ahead of now as it was of l (as if the step
+// came right after the last write: never more tokens than the bucket held then),
+// and written so, with l = now. Exact while the clock runs forward; after a step
+// back the bucket refills within `interval` (+ the reservations of `maxWait`) of
+// the first decision that sees it. A step forward finds the TAT past: a full bucket.
 import type { MemoryKV, ScriptOp } from './types.js';
 
 /**
@@ -21,7 +30,7 @@ export interface RateLimitRequest {
   readonly limit: number;
   /** ms over which `limit` tokens refill (the engine may round it to whole µs, at least 1 µs). */
   readonly interval: number;
-  /** ms the call may wait for its token (`Infinity`: any time). */
+  /** ms the call may wait for its token (`Infinity`: any time; the built-in stores cap it at 2^52 µs, 142 years). */
   readonly maxWait: number;
   /** Who asks, for the heartbeat set; `''` to skip the heartbeat (then `instances` is `0`). */
   readonly instance: string;
@@ -44,18 +53,20 @@ export interface RateLimitReply {
   readonly instances: number;
 }
 
-/** `maxWait` as whole µs; -1 for no bound (also past what a double holds exactly). */
+/** Reservations reach at most this far (µs, 142 years): `Infinity` included, so a TAT stays below 2^53 (now + interval + this). */
+const MAX_WAIT_US = 4_503_599_627_370_496; // 2 ** 52, written out: bundlers keep a top-level `**` as a side effect
+
+/** `maxWait` as whole µs, at most MAX_WAIT_US. */
 function maxWaitUs(maxWait: number): number {
-  const us = Math.floor(maxWait * 1_000);
-  return us < 2 ** 52 ? us : -1;
+  return Math.min(Math.floor(maxWait * 1_000), MAX_WAIT_US);
 }
 
 function intervalUs(interval: number): number {
   return Math.max(1, Math.round(interval * 1_000));
 }
 
-// KEYS[1] the TAT ("q:r", or "q" when r is 0), KEYS[2] the heartbeat set.
-// ARGV: limit, interval µs, maxWait µs (-1: none), instance ('': no heartbeat), window ms,
+// KEYS[1] the TAT ("q:r:l"), KEYS[2] the heartbeat set.
+// ARGV: limit, interval µs, maxWait µs (at most 2^52), instance ('': no heartbeat), window ms,
 // and optionally n: that many decisions in a row, as n calls at the same instant would get.
 // Each decision is one number x (see {@link decision}); the reply is x alone for one decision
 // without a heartbeat, else the table { x1, ..., xn } or, with the heartbeat, { instances, x1, ..., xn }.
@@ -63,23 +74,26 @@ function intervalUs(interval: number): number {
 // due in (e, read off the stored TAT: every write either sets the expiry to that ms or keeps one
 // at least as late), so the SET writes the expiry (PX, and Redis's rewrite of it for replication:
 // about half the script's cost) only when that ms moves; KEEPTTL (Redis 6.0+) otherwise.
-// Numbers go to redis.call as numbers where they can (written exactly, %.17g): one string.format at most.
+// Numbers go to redis.call as numbers where they can (written exactly, %.17g): one string.format a write.
 const LUA = `local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local L = tonumber(ARGV[1])
 local I = tonumber(ARGV[2])
 local W = tonumber(ARGV[3])
 local n = tonumber(ARGV[6] or '1')
-local q, r, e = now, 0, -1
+local q, r, e, moved = now, 0, -1, false
 local v = redis.call('GET', KEYS[1])
 if v then
-  local sq, sr
-  local c = string.find(v, ':', 1, true)
-  if c then sq, sr = tonumber(string.sub(v, 1, c - 1)), tonumber(string.sub(v, c + 1)) else sq, sr = tonumber(v), 0 end
-  if sq and sr then
+  local sq, sr, sl = string.match(v, '^(%d+):(%d+):(%d+)$')
+  sq, sr, sl = tonumber(sq), tonumber(sr), tonumber(sl)
+  if sq and sr and sl then
     e = sq
     if sr > 0 then e = sq + 1 end
     e = math.ceil(e / 1000)
+    if sl > now then
+      sq = sq - (sl - now)
+      moved = true
+    end
     if sq > now or (sq == now and sr > 0) then q, r = sq, sr end
   end
 end
@@ -94,7 +108,7 @@ for j = 1, n do
   if nr >= L then nq = nq + 1; nr = nr - L end
   local due = nq - now - I
   if nr > 0 then due = due + 1 end
-  if W >= 0 and due > W then
+  if due > W then
     local x = -2 * math.ceil(due / 1000)
     for k = j, n do out[k + o] = x end
     break
@@ -108,13 +122,10 @@ for j = 1, n do
     out[j + o] = left
   end
 end
-if took then
+if took or moved then
   local ttl = q - now
-  local tat = q
-  if r > 0 then
-    ttl = ttl + 1
-    tat = string.format('%.0f:%.0f', q, r)
-  end
+  if r > 0 then ttl = ttl + 1 end
+  local tat = string.format('%.0f:%.0f:%.0f', q, r, now)
   if math.ceil((now + ttl) / 1000) <= e then
     redis.call('SET', KEYS[1], tat, 'KEEPTTL')
   else
@@ -133,10 +144,11 @@ redis.call('PEXPIRE', KEYS[2], w)
 out[1] = redis.call('ZCARD', KEYS[2])
 return out`;
 
-/** The TAT as the memory store keeps it: q + r / limit µs. */
+/** The TAT as the memory store keeps it: q + r / limit µs, written at l µs. */
 interface Tat {
   readonly q: number;
   readonly r: number;
+  readonly l: number;
 }
 
 function toNumber(value: unknown): number {
@@ -172,6 +184,18 @@ export function rateLimitReplies(raw: unknown, n: number, beat: boolean): RateLi
   return replies;
 }
 
+/**
+ * A TAT the memory twin keeps, made fit for another `limit` (a bucket whose
+ * share changed): its fraction of a µs, a numerator over the old limit, rounded
+ * up to the µs. The bucket keeps how far from full it is, in time.
+ * @internal
+ */
+export function retargeted(tat: unknown): unknown {
+  if (tat === undefined) return tat;
+  const { q, r, l } = tat as Tat;
+  return { q: r > 0 ? q + 1 : q, r: 0, l } satisfies Tat;
+}
+
 /** The rate limiter's ScriptOp: one token from the fleet's bucket, and a heartbeat. @internal */
 export const rateLimitOp: ScriptOp<RateLimitRequest, RateLimitReply> = {
   lua: LUA,
@@ -193,24 +217,40 @@ export const rateLimitOp: ScriptOp<RateLimitRequest, RateLimitReply> = {
     const W = maxWaitUs(request.maxWait);
     let q = now;
     let r = 0;
+    let moved = false;
     const tat = kv.get<Tat>(keys[0]!);
-    if (tat !== undefined && (tat.q > now || (tat.q === now && tat.r > 0))) ({ q, r } = tat);
-    const b = I % L;
-    q += (I - b) / L;
-    r += b;
-    if (r >= L) {
-      q += 1;
-      r -= L;
+    if (tat !== undefined) {
+      let sq = tat.q;
+      // The clock stepped back since the write: as far ahead of now as it was of then.
+      if (tat.l > now) {
+        sq -= tat.l - now;
+        moved = true;
+      }
+      if (sq > now || (sq === now && tat.r > 0)) {
+        q = sq;
+        r = tat.r;
+      }
     }
-    let due = q - now - I;
-    if (r > 0) due += 1;
-    const admitted = W < 0 || due <= W;
+    const b = I % L;
+    let nq = q + (I - b) / L;
+    let nr = r + b;
+    if (nr >= L) {
+      nq += 1;
+      nr -= L;
+    }
+    let due = nq - now - I;
+    if (nr > 0) due += 1;
+    const admitted = due <= W;
     let left = 0;
     if (admitted) {
-      const ttl = q - now + (r > 0 ? 1 : 0);
-      kv.set(keys[0]!, { q, r } satisfies Tat, Math.max(1, Math.ceil(ttl / 1_000)));
+      q = nq;
+      r = nr;
       // Tokens a call could still take at once: k with (q - now) + (r + k·I) / L <= I.
       left = Math.floor(((I - (q - now)) * L - r) / I);
+    }
+    if (admitted || moved) {
+      const ttl = q - now + (r > 0 ? 1 : 0);
+      kv.set(keys[0]!, { q, r, l: now } satisfies Tat, Math.max(1, Math.ceil(ttl / 1_000)));
     }
     left = Math.min(L, Math.max(0, left));
     const wait = due > 0 ? Math.ceil(due / 1_000) : 0;

@@ -121,6 +121,43 @@ describe('redisBackend: the rate limiter in batches', () => {
     expect(last[1]!.args.slice(1)).toEqual(last[0]!.args.slice(1));
   });
 
+  it('answers NOSCRIPT resolved as an Error value (a client that resolves error replies) with EVAL too', async () => {
+    const fake = fakeSend((args) => (args[0] === SHA ? new Error('NOSCRIPT No matching script') : 1));
+    const backend = redisBackend(fake.send, 'p:');
+    await backend.rateLimit('k', plain); // learns the hash
+    await flush();
+    expect(await backend.rateLimit('k', plain)).toEqual({ admitted: true, wait: 0, remaining: 1, instances: 0 });
+    expect(fake.scripts().slice(-2).map((s) => s.command)).toEqual(['EVALSHA', 'EVAL']);
+    // Another error resolved as a value is the command's failure: the call rejects with it.
+    const wrong = fakeSend((args) => (args[0] === SHA ? new Error('WRONGTYPE') : 1));
+    const other = redisBackend(wrong.send, 'p:');
+    await other.rateLimit('k', plain);
+    await flush();
+    await expect(other.rateLimit('k', plain)).rejects.toThrow('WRONGTYPE');
+  });
+
+  it('a SCRIPT LOAD answered with an Error value (or garbage) is no unhandled rejection; it is asked again later, EVAL meanwhile', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let loads = 0;
+      const answers: unknown[] = [new Error('ERR busy'), [new Error('nested')], SHA];
+      const send = (command: string): Promise<unknown> => (command === 'SCRIPT' ? Promise.resolve(answers[loads++]) : Promise.resolve(1));
+      const commands: string[] = [];
+      const backend = redisBackend((command, args) => (commands.push(command), send(command)), 'p:');
+      for (let i = 0; i < 4; i++) {
+        expect((await backend.rateLimit('k', plain)).admitted).toBe(true);
+        await flush();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20)); // let Node report unhandled rejections
+      expect(unhandled).toEqual([]);
+      expect(commands).toEqual(['SCRIPT', 'EVAL', 'SCRIPT', 'EVAL', 'SCRIPT', 'EVAL', 'EVALSHA']);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('leaves an op of its own (not the built-in GCRA) one script per call', async () => {
     const fake = fakeSend(() => 'x');
     const op = { lua: 'return 1', keys: [''], args: () => ['a'], reply: (raw: unknown) => raw, memory: () => 'x' };

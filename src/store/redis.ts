@@ -38,7 +38,8 @@ let decoder: TextDecoder | undefined;
  * `undefined`), bulk strings as strings (some give bytes), integers as numbers
  * or strings (left as they come: `reply` reads both), bigints as numbers,
  * arrays element by element (copied only when an element changes). An Error
- * resolved as a value is thrown.
+ * resolved as a value (some clients resolve the server's error replies) is
+ * thrown: the command failed. Call it inside a `then` handler, never bare.
  */
 function normalise(value: unknown): unknown {
   if (typeof value === 'number' || typeof value === 'string') return value;
@@ -108,9 +109,10 @@ export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = b
     }
     loaded.then(
       (sha) => {
-        const s = normalise(sha);
-        if (typeof s === 'string' && /^[0-9a-f]{40}$/i.test(s)) shas.set(op, s);
         loading.delete(op);
+        // A hash as a string or as bytes; anything else (an error resolved as a value) is not learned.
+        const s = typeof sha === 'string' || sha instanceof Uint8Array ? normalise(sha) : undefined;
+        if (typeof s === 'string' && /^[0-9a-f]{40}$/i.test(s)) shas.set(op, s);
       },
       // Learned on a later call; meanwhile EVAL works.
       () => loading.delete(op),
@@ -125,10 +127,12 @@ export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = b
         if (!loading.has(op)) learn(op);
         return Promise.resolve(send('EVAL', [op.lua, ...rest])).then(normalise);
       }
-      return Promise.resolve(send('EVALSHA', [sha, ...rest])).then(normalise, (error: unknown) => {
+      // NOSCRIPT rejected, or resolved as an Error value by a client that resolves error replies: EVAL.
+      const again = (error: unknown): Promise<unknown> => {
         if (!noScript(error)) throw error;
         return Promise.resolve(send('EVAL', [op.lua, ...rest])).then(normalise);
-      });
+      };
+      return Promise.resolve(send('EVALSHA', [sha, ...rest])).then((raw) => (raw instanceof Error ? again(raw) : normalise(raw)), again);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -218,13 +218,13 @@ describeRedis('fleet RateLimiter on redis-server', () => {
       const ttl = (await redis.command('PTTL', key)) as number;
       expect(ttl).toBeGreaterThan(0);
     }
-    // One token of 333 333.33… µs: q:r with r = 1 (of 3); after three, r is 0 and only q is written.
-    expect(await redis.command('GET', `${prefix}{api}`)).toMatch(/^\d{16}:1$/);
+    // One token of 333 333.33… µs: q:r:l with r = 1 (of 3), l the write's own time; after three, r is 0.
+    expect(await redis.command('GET', `${prefix}{api}`)).toMatch(/^\d{16}:1:\d{16}$/);
     // It expires when the bucket is full again: one token's time.
     expect((await redis.command('PTTL', `${prefix}{api}`)) as number).toBeLessThanOrEqual(334);
     expect(await attempt(limiter)).toBe(true);
     expect(await attempt(limiter)).toBe(true);
-    expect(await redis.command('GET', `${prefix}{api}`)).toMatch(/^\d{16}$/);
+    expect(await redis.command('GET', `${prefix}{api}`)).toMatch(/^\d{16}:0:\d{16}$/);
     expect((await redis.command('PTTL', `${prefix}{api}`)) as number).toBeGreaterThan(900);
     // The heartbeat set lives a few intervals (at least 10 s).
     expect((await redis.command('PTTL', `${prefix}{api}:i`)) as number).toBeGreaterThan(9_000);
@@ -289,6 +289,37 @@ describeRedis('fleet RateLimiter on redis-server', () => {
     });
 
     it.each([
+      ['without reservations', 4, 1_000, 0],
+      ['a fraction of a µs per token and reservations', 3, 100, 66.667],
+      ['no bound on maxWait', 2, 700, Infinity],
+    ])('decide alike when the clock steps back (10 min, 5 ms, 1 µs), and refill within interval + maxWait of it, with %s', async (_, limit, interval, maxWait) => {
+      const random = seededRandom(limit * 31 + interval);
+      const I = Math.round(interval * 1_000);
+      const requests: RateLimitRequest[] = [];
+      const at: number[] = [];
+      let t = 1_700_000_000_000_000;
+      const steps = new Map([
+        [100, 600_000_000],
+        [200, 5_000],
+        [300, 1],
+      ]);
+      for (let i = 0; i < 400; i++) {
+        t -= steps.get(i) ?? 0;
+        if (random() < 0.3) t += Math.floor((random() * 2 * I) / limit);
+        at.push(t);
+        requests.push({ limit, interval, maxWait, instance: '', window: 1_000 * interval });
+      }
+      const [lua, memory] = await both(requests, at);
+      expect(lua).toEqual(memory);
+      // Drained before each step (calls come faster than tokens); right after it, never a wait past the bound.
+      for (const i of steps.keys()) {
+        expect(lua[i - 1]!.remaining).toBe(0);
+        expect(lua[i]!.wait).toBeLessThanOrEqual(interval + (maxWait === Infinity ? 400 * interval : maxWait));
+      }
+      expect(lua.filter((r) => r.admitted).length).toBeGreaterThan(20);
+    });
+
+    it.each([
       ['a whole number of µs per token', 4, 1_000, 0],
       ['a fraction of a µs per token', 3, 1_000, 0],
       ['reservations of a fraction of a µs per token', 3, 100, 66.667],
@@ -319,6 +350,48 @@ describeRedis('fleet RateLimiter on redis-server', () => {
       }
       expect(admitted).toBeGreaterThan(20);
       if (maxWait !== Infinity) expect(turned).toBeGreaterThan(20);
+    });
+
+    it.each([
+      ['limit 1, interval 1e12 ms, maxWait Infinity', 1, 1e12, Infinity],
+      ['limit 1e9, interval 1e12 ms, maxWait 1e12 ms', 1e9, 1e12, 1e12],
+      ['limit 1e9, interval 1e-3 ms (1 µs), maxWait Infinity', 1e9, 1e-3, Infinity],
+    ])('run at the options’ caps with a store (%s) without a server error, alike', async (_, limit, interval, maxWait) => {
+      fresh();
+      const client = connect(redis.port);
+      clients.push(client);
+      const keys = [`${prefix}{k}`, `${prefix}{k}:i`];
+      const kv = new MemoryKVImpl();
+      const request: RateLimitRequest = { limit, interval, maxWait, instance: 'me', window: Math.max(3 * interval, 10_000) };
+      let t = 1_700_000_000_000_000;
+      for (let i = 0; i < 4; i++) {
+        const script = rateLimitOp.lua.replace("redis.call('TIME')", `{ '${Math.floor(t / 1e6)}', '${t % 1e6}' }`);
+        const lua = rateLimitReplies(await client.send('EVAL', [script, '2', ...keys, ...rateLimitOp.args(request), '256']), 256, true);
+        kv.now = t / 1_000;
+        const memory = Array.from({ length: 256 }, () => rateLimitOp.memory(kv, keys, request, t / 1_000));
+        expect(lua.map((r) => ({ ...r, instances: 1 }))).toEqual(memory.map((r) => ({ ...r, instances: 1 })));
+        if (i === 0) expect(lua.some((r) => r.admitted)).toBe(true);
+        // Every key expires (-2: gone already; -1 would be a key without an expiry).
+        for (const key of keys) expect((await client.send('PTTL', [key])) as number).not.toBe(-1);
+        t += 1_000_000;
+      }
+    });
+
+    it('with maxWait Infinity, reserve at most 2^52 µs ahead: the TAT stays exact and its expiry a whole number Redis takes', async () => {
+      fresh();
+      const client = connect(redis.port);
+      clients.push(client);
+      const keys = [`${prefix}{k}`, `${prefix}{k}:i`];
+      const request: RateLimitRequest = { limit: 1, interval: 1e12, maxWait: Infinity, instance: '', window: 3e12 };
+      // 100 000 reservations of 31 years each would put the expiry at 1e17 ms, which Lua hands Redis as '1e+17'.
+      let admitted = 0;
+      for (let i = 0; i < 400; i++) {
+        const raw = await client.send('EVAL', [rateLimitOp.lua, '2', ...keys, ...rateLimitOp.args(request), '256']);
+        admitted += rateLimitReplies(raw, 256, false).filter((r) => r.admitted).length;
+      }
+      expect(admitted).toBe(5); // now, then 4 of 1e15 µs within 2^52 µs
+      const [q] = String(await client.send('GET', [keys[0]!])).split(':').map(Number);
+      expect(Number.isSafeInteger(q)).toBe(true);
     });
 
     it('count the instances that sent a heartbeat within the window, alike', async () => {
