@@ -107,6 +107,9 @@ function openArg(open: number): number {
 // ARGV: 1 instance, 2 generation, 3-5 calls failures slow, 6 bucket, 7 released, 8 successes,
 // 9 successThreshold, 10 open (-1 none, -2 no end), 11 lease, 12 maxTrials, 13 holds, 14 resets,
 // 15 reset (its name, or ''), 16 ttl, 17 fresh. Steps in order: reset, holds, counts, ended trials, opening, lease, write.
+// If the engine's clock stepped back, times written before the step lie in the future: no open
+// wait (u) and no lease lasts longer than one begun now would, and window buckets past the
+// current one are dropped (else a step back of 10 minutes holds the circuit open for 10 minutes).
 // The constants are written out (10 BUCKETS, 30000 NO_WAIT_LEASE, 86400000 DAY): a template
 // with substitutions is one a bundler cannot drop, and would stay in every bundle.
 const LUA = `local t = redis.call('TIME')
@@ -122,6 +125,7 @@ local o = tonumber(st[5]) or 0
 local ok = tonumber(st[6]) or 0
 local r = tonumber(st[7]) or 0
 local x = st[8] or ''
+if p == 1 and u >= 0 and u > now + d then u = now + d end
 local known = tonumber(ARGV[14])
 local function close()
   g = g + 1
@@ -165,6 +169,10 @@ if B > 0 and gen == g and tonumber(ARGV[3]) > 0 then
   if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[3], es .. 's', ARGV[5]) end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local span = d
+if span <= 0 then span = 30000 end
+local last = string.format('%.0f', now + span)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. last, '+inf')) do redis.call('ZADD', KEYS[2], last, m) end
 local n = tonumber(ARGV[7])
 if n > 0 then
   local pre = id .. ':'
@@ -191,7 +199,7 @@ if A ~= -1 and gen == g and held == 0 and (p == 0 or half()) then
 end
 local leased = 0
 if ARGV[11] ~= '' and held == 0 and half() and redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[12]) then
-  local span = d
+  span = d
   if span <= 0 then span = 30000 end
   redis.call('ZADD', KEYS[2], now + span, ARGV[11])
   leased = 1
@@ -203,7 +211,7 @@ if B > 0 then
   local w = redis.call('HGETALL', KEYS[3])
   for i = 1, #w, 2 do
     local at = tonumber(string.sub(w[i], 1, -2))
-    if at == nil or at <= e - 10 then
+    if at == nil or at <= e - 10 or at > e then
       redis.call('HDEL', KEYS[3], w[i])
     else
       local n = tonumber(w[i + 1])
@@ -312,6 +320,8 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
       windows = undefined;
     };
     const half = (): boolean => p === 1 && u >= 0 && now >= u;
+    // The engine's clock stepped back: no wait lasts longer than it would from now.
+    if (p === 1 && u >= 0 && u > now + d) u = now + d;
 
     if (q.reset !== '') {
       if (q.reset !== x) {
@@ -347,6 +357,12 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     }
 
     leases = leases.filter((l) => l.at > now);
+    // The engine's clock stepped back: no lease lasts longer than one granted now would.
+    let span = d > 0 ? d : NO_WAIT_LEASE;
+    if (leases.some((l) => l.at > now + span)) {
+      leases = leases.map((l) => (l.at > now + span ? { m: l.m, at: now + span } : l));
+      leases.sort((a, b) => a.at - b.at || (a.m < b.m ? -1 : 1));
+    }
     if (q.released > 0) {
       const pre = `${q.instance}:`;
       let k = 0;
@@ -371,7 +387,8 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     }
     let leased = false;
     if (q.lease !== '' && held === 0 && half() && leases.length < q.maxTrials) {
-      leases.push({ m: q.lease, at: now + (d > 0 ? d : NO_WAIT_LEASE) });
+      span = d > 0 ? d : NO_WAIT_LEASE;
+      leases.push({ m: q.lease, at: now + span });
       leases.sort((a, b) => a.at - b.at || (a.m < b.m ? -1 : 1));
       leased = true;
     }
@@ -384,7 +401,8 @@ export const breakerOp: ScriptOp<BreakerRequest, BreakerReply> = {
     if (B > 0) {
       const w: Record<string, number> = { ...windows };
       for (const [field, n] of Object.entries(w)) {
-        if (!(Number(field.slice(0, -1)) > e - BUCKETS)) delete w[field];
+        const at = Number(field.slice(0, -1));
+        if (!(at > e - BUCKETS && at <= e)) delete w[field];
         else if (field.endsWith('c')) calls += n;
         else if (field.endsWith('f')) fails += n;
         else slow += n;

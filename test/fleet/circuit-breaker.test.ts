@@ -449,6 +449,36 @@ describeRedis('fleet CircuitBreaker on redis-server', () => {
     expect(replies.at(-1)![0].calls).toBe(2);
   });
 
+  it('a state written before the engine’s clock stepped back: no wait or lease outlasts one begun now, no future bucket counts (script and twin)', async () => {
+    const prefix = `bw-step:${Date.now()}:`;
+    const { redisBackend } = await import('../../src/store/redis.js');
+    const lua = redisBackend(send, prefix);
+    const kv = new MemoryKVImpl();
+    const names = keyNames(prefix, 'step', breakerOp.keys) as [string, string, string, string];
+    const STEP = 600_000; // the state was written 10 minutes "ahead" of the clock now
+    const bucket = 100;
+    const [seconds] = (await redis.command('TIME')) as [string];
+    const ahead = Number(seconds) * 1000 + STEP;
+    await redis.command('HSET', names[0], 'g', 1, 'p', 1, 'u', ahead, 'd', 1_000, 'o', 1, 's', 0, 'r', 0, 'x', '');
+    await redis.command('ZADD', names[1], ahead, 'z:1');
+    await redis.command('HSET', names[2], `${Math.floor(ahead / bucket)}c`, 5);
+    for (const key of names.slice(0, 3)) await redis.command('PEXPIRE', key, 60_000);
+    kv.now = Date.now();
+    kv.set(names[0], { g: 1, p: 1, u: kv.now + STEP, d: 1_000, o: 1, s: 0, r: 0, x: '' }, 60_000);
+    kv.set(names[1], [{ m: 'z:1', at: kv.now + STEP }], 60_000);
+    kv.set(names[2], { [`${Math.floor((kv.now + STEP) / bucket)}c`]: 5 }, 60_000);
+    const q = base({ generation: 1, bucket });
+    for (const reply of [await lua.breaker('step', q), breakerOp.memory(kv, names, q, kv.now)]) {
+      expect(reply.open).toBe(true);
+      expect(reply.wait).toBeGreaterThan(0);
+      expect(reply.wait).toBeLessThanOrEqual(1_000);
+      expect(reply.calls).toBe(0);
+    }
+    const [s, us] = (await redis.command('TIME')) as [string, string];
+    expect(Number(await redis.command('ZSCORE', names[1], 'z:1')) - (Number(s) * 1000 + Number(us) / 1000)).toBeLessThanOrEqual(1_000);
+    expect(kv.get<{ at: number }[]>(names[1])![0]!.at - kv.now).toBe(1_000);
+  });
+
   it('an open wait too long for Redis to count in whole ms is one without end, and still shared', async () => {
     const prefix = `bw-long:${Date.now()}:`;
     const store = createRedisStore({ send, prefix });
