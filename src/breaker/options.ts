@@ -1,3 +1,4 @@
+import { MAX_TIMER } from '../internal/timers.js';
 import { Flag, invalid, objectOptions, readFunction, readNumber } from '../internal/validate.js';
 import type { Store } from '../store/types.js';
 import { parseSnapshot, type CircuitBreakerSnapshot, type CircuitState } from './snapshot.js';
@@ -143,6 +144,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (slowRate !== undefined && slowCallDuration === undefined) {
     invalid(OWNER, 'slowCallRateThreshold', 'set with "slowCallDuration"', slowRate);
   }
+  // The fleet's options are checked with a store or without (its glue, which reads them, is not in every bundle).
+  readNumber(OWNER, 'syncInterval', o, 0, Flag.ABOVE, 0, MAX_TIMER);
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {
     const custom = o.openDuration;

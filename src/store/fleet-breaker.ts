@@ -19,8 +19,8 @@ import type { BreakerFleet, BreakerHost } from '../breaker/fleet.js';
 import type { CircuitBreakerOptions, ResolvedOptions } from '../breaker/options.js';
 import type { CallWindow } from '../breaker/window.js';
 import type { AbortListener, Ctx } from '../internal/context.js';
-import { MAX_TIMER, now } from '../internal/timers.js';
-import { ABOVE, invalid, numberOption, required } from '../internal/validate.js';
+import { now } from '../internal/timers.js';
+import { invalid, required } from '../internal/validate.js';
 import type { BreakerReply, BreakerRequest } from './breaker-op.js';
 import { FleetTally } from './fleet-tally.js';
 import { Outage } from './outage.js';
@@ -467,17 +467,18 @@ function abortable(wait: Promise<void>, ctx: Ctx): Promise<void> {
 }
 
 /**
- * The fleet side of a `CircuitBreaker` with a store (called by its constructor).
+ * The fleet side of a `CircuitBreaker` with a store (called by its constructor,
+ * whose resolveOptions checked `syncInterval` already, with a store or without).
  * @throws TypeError when `key` is missing or not a non-empty string.
- * @throws RangeError when `syncInterval` is not a number above 0 (at most 2^31 - 1).
  * @internal
  */
 export function fleetBreaker(host: BreakerHost, o: ResolvedOptions, own: CallWindow, options: CircuitBreakerOptions): FleetBreaker {
   const store = o.store as Store;
   const { key } = options;
   if (key === undefined) required(OWNER, 'key');
+  // Checked here, not in resolveOptions: without a store nothing reads it, and the core bundle has no room.
   if (typeof key !== 'string' || key === '') invalid(OWNER, 'key', 'a non-empty string', key);
-  const interval = numberOption(OWNER, 'syncInterval', options.syncInterval, 1_000, ABOVE, 0, MAX_TIMER);
+  const interval = options.syncInterval ?? 1_000;
   const emit = (host as unknown as { emit: Emit }).emit.bind(host);
   return new FleetBreaker(host, store.link, key, o, own, interval, emit);
 }
