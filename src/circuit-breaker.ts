@@ -63,7 +63,21 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     const t = now();
     const w = o.windowDuration === undefined ? new CountWindow(o.windowSize) : new TimeWindow(o.windowDuration, t);
     this.#window = (this.#fleet = o.store?.fleet.breaker(this, o, w, options!))?.tally ?? w;
-    if (o.initialState !== undefined) this.#restore(o.initialState, t);
+    const s = o.initialState;
+    if (s !== undefined) {
+      // Time that passed between save and restore (wall clock; never negative).
+      const elapsed = Math.max(0, Date.now() - s.savedAt);
+      this.#window.loadAt(s.window, t, elapsed);
+      this.#consecutive = s.consecutiveFailures;
+      this.#opens = s.opens;
+      this.#openFor = s.openDuration ?? Infinity;
+      this.#isolations = s.isolations; // > 0 exactly when isolated (checked)
+      if (s.state === 'open' || s.state === 'half-open') {
+        // Half-open resumes as open with its wait over: trials in flight did not survive.
+        this.#phase = 'open';
+        this.#dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
+      }
+    }
     // The reactions of #call are made by its first call (#watchedGeneration is undefined until then).
   }
 
@@ -314,20 +328,5 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     const generation = this.#generation;
     if (from !== to && this.listeners.stateChange !== undefined) this.emit('stateChange', { from, to });
     return generation === this.#generation;
-  }
-
-  #restore(s: CircuitBreakerSnapshot, t: number): void {
-    // Time that passed between save and restore (wall clock; never negative).
-    const elapsed = Math.max(0, Date.now() - s.savedAt);
-    this.#window.loadAt(s.window, t, elapsed);
-    this.#consecutive = s.consecutiveFailures;
-    this.#opens = s.opens;
-    this.#openFor = s.openDuration ?? Infinity;
-    this.#isolations = s.isolations; // > 0 exactly when isolated (checked)
-    if (s.state === 'open' || s.state === 'half-open') {
-      // Half-open resumes as open with its wait over: trials in flight did not survive.
-      this.#phase = 'open';
-      this.#dueAt = s.state === 'open' ? t + Math.max(0, (s.openRemaining ?? Infinity) - elapsed) : t;
-    }
   }
 }

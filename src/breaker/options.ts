@@ -146,6 +146,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   // The fleet's options are checked with a store or without (its glue, which reads them, is not in every bundle).
   readNumber(OWNER, 'syncInterval', o, 0, Flag.ABOVE, 0, MAX_TIMER);
+  const store = o.store;
   let openDuration: (opens: number) => number;
   if (typeof o.openDuration === 'function') {
     const custom = o.openDuration;
@@ -180,7 +181,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     handleResult: readFunction(OWNER, 'handleResult', o),
     initialState: parseSnapshot(OWNER, o.initialState),
     // Duck-typed: a Store of another copy of breakwater works too. (`null` means none, as `undefined` does.)
-    store: o.store && ((o.store as Partial<Store>).fleet?.breaker ? o.store : invalid(OWNER, 'store', 'a Store', o.store)),
+    store: store && ((store as Partial<Store>).fleet?.breaker ? store : invalid(OWNER, 'store', 'a Store', store)),
   };
 }
 
