@@ -237,10 +237,11 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
 
   /** Records how an admitted call ended: `result` is what it threw (`thrown`) or returned. */
   #settle(generation: number, start: number, failed: boolean, thrown: boolean, result: unknown): void {
+    const o = this.#o;
     const timed = start === start; // not NaN
-    const end = timed || this.#o.windowDuration !== undefined ? now() : 0;
+    const end = timed || o.windowDuration !== undefined ? now() : 0;
     const duration = end - start;
-    const slow = this.#o.slowCallDuration !== undefined && duration >= this.#o.slowCallDuration;
+    const slow = o.slowCallDuration !== undefined && duration >= o.slowCallDuration;
     // An untimed call (nobody listened when it started) is reported without a duration, never NaN.
     if (!failed) {
       if (this.listeners.success !== undefined) this.emit('success', timed ? { duration } : {});
@@ -252,16 +253,15 @@ export class CircuitBreaker extends PolicyBase<CircuitBreakerEvents> {
     // A result from before the last state change must not move the state again.
     if (generation !== this.#generation) return;
     if (this.#phase === 'half-open') {
-      if (failed || (slow && this.#o.slowRate !== undefined)) return this.#open(thrown, result);
+      if (failed || (slow && o.slowRate !== undefined)) return this.#open(thrown, result);
       this.#trials--;
       // With a store, a success that came after its trial's lease expired closes nothing here.
-      if (!this.#fleet?.ended(true) && ++this.#successes >= this.#o.successThreshold) this.#close('half-open');
+      if (!this.#fleet?.ended(true) && ++this.#successes >= o.successThreshold) this.#close('half-open');
       return;
     }
     const w = this.#window;
     w.recordAt((failed ? Bit.FAILED : 0) | (slow ? Bit.SLOW : 0), end);
     this.#consecutive = failed ? this.#consecutive + 1 : 0;
-    const o = this.#o;
     const trip =
       o.failureRate === undefined
         ? this.#consecutive >= o.failureThreshold
