@@ -131,7 +131,7 @@ const owners: Record<string, Owner> = {
   },
   RetryBudget: {
     create: (o) => new RetryBudget(o as RetryBudgetOptions),
-    keys: { ratio: undefined, minRetriesPerSecond: undefined, window: undefined } satisfies AllKeys<RetryBudgetOptions>,
+    keys: { ratio: undefined, minRetriesPerSecond: undefined, window: undefined, store: undefined, key: undefined } satisfies AllKeys<RetryBudgetOptions>,
     typo: ['minRetries', 'minRetriesPerSecond'],
   },
   chaos: {
