@@ -51,7 +51,7 @@ export type { CircuitBreakerSnapshot, CircuitState } from './breaker/snapshot.js
 export { hedge, HedgePolicy } from './hedge.js';
 export type { HedgeOptions, HedgeEvents } from './hedge.js';
 export { RetryBudget } from './retry-budget.js';
-export type { RetryBudgetOptions, RetryBudgetStats } from './retry-budget.js';
+export type { RetryBudgetOptions, RetryBudgetStats, RetryBudgetEvents, RetryBudgetFleetStats } from './retry-budget.js';
 export { chaos, ChaosPolicy } from './chaos.js';
 export type { ChaosOptions, ChaosEvents, ChaosLatency } from './chaos.js';
 export { resilientFetch } from './fetch.js';
