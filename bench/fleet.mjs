@@ -4,15 +4,14 @@
 // process; a redis-server of its own on a free loopback port, stopped at the
 // end. Run from the repository root: `npm run bench:fleet`.
 // `--quick` runs one short round of each (a smoke test, not a measurement).
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { build } from 'esbuild';
 import { compare, fmtNs, median, table } from './harness.mjs';
 
 const startedAt = performance.now();
@@ -67,54 +66,15 @@ const cpuNs = () => {
   return (user + system) * 1e3;
 };
 
-// ---- a redis-server of our own -------------------------------------------------
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function pong(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const done = (ok) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(200, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const failed = new Promise((resolve) => child.once('error', resolve));
-  process.once('exit', () => child.kill('SIGKILL'));
-  for (let i = 0; i < 100; i++) {
-    const error = await Promise.race([failed, sleep(50).then(() => undefined)]);
-    if (error !== undefined) return { error };
-    if (child.exitCode !== null) return { error: new Error(`redis-server exited with ${child.exitCode}`) };
-    if (await pong(port)) {
-      const stop = () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
-      return { port, stop };
-    }
-  }
-  child.kill('SIGKILL');
-  return { error: new Error('redis-server did not answer PING within 5 s') };
-}
-
-const server = await startRedis();
-if (server.error !== undefined) {
-  const msg = `fleet bench: cannot start redis-server (${server.error.code === 'ENOENT' ? 'not installed' : server.error.message})`;
-  console.error(msg);
+// ---- a redis-server of our own: the examples' (examples/fleet/redis-server.ts), bundled for this plain-JS script
+const { outputFiles } = await build({ entryPoints: [path.join(here, '../examples/fleet/redis-server.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'error' });
+const { startRedisServer, redisServerVersion } = await import(`data:text/javascript;base64,${Buffer.from(outputFiles[0].text).toString('base64')}`);
+let server;
+try {
+  if (redisServerVersion() === undefined) throw new Error('not installed');
+  server = await startRedisServer();
+} catch (error) {
+  console.error(`fleet bench: cannot start redis-server (${error.message})`);
   // CI must have it (the fleet tests need it too); a developer without it is told and not failed.
   process.exit(process.env.CI ? 1 : 0);
 }

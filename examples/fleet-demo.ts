@@ -17,7 +17,7 @@ import {
   type Store,
 } from '../src/index.js';
 import { startRedisServer, redisServerVersion, type LocalRedis } from './fleet/redis-server.js';
-import { connectResp, type RespConnection } from './fleet/resp.js';
+import { connect, type RespClient } from './fleet/resp.js';
 
 const QUOTA = { limit: 5, interval: 5_000 }; // the quotes API's quota, for the whole fleet
 const BREAKER = { failureThreshold: 3, openDuration: 2_000, syncInterval: 200 };
@@ -59,11 +59,11 @@ else if (redisServerVersion() !== undefined) {
     whyMemory = `redis-server would not start: ${(error as Error).message}`;
   }
 }
-const connections: RespConnection[] = [];
+const connections: RespClient[] = [];
 const memory = redis ? undefined : createMemoryStore();
 function storeForInstance(): Store {
   if (!redis) return memory!; // one memory store shared by all three: the same semantics in one process
-  const connection = connectResp(redis.port);
+  const connection = connect(redis.port);
   connections.push(connection);
   // timeout: a loopback Redis answers in well under a millisecond, but a busy laptop (or CI) may stall
   // this process longer than the default 50 ms, which the store would take for an outage.

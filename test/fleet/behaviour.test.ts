@@ -19,7 +19,7 @@ import {
   type StoreBackend,
 } from '../../src/index.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
-import { connect, type RespClient } from './harness/resp.js';
+import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 type Fault = 'ok' | 'error' | 'hang';
 

@@ -21,7 +21,7 @@ import { breakerOp } from '../../src/store/breaker-op.js';
 import { keyNames } from '../../src/store/store.js';
 import { MemoryKVImpl } from '../../src/store/memory.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
-import { connect, type RespClient } from './harness/resp.js';
+import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const ok = (): string => 'ok';

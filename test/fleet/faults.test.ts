@@ -167,10 +167,10 @@ describeRedis('a fleet of processes on one redis-server', () => {
     redis = await startRedis();
     // BREAKWATER_FLEET_ENTRY: run the fleet on another build of the package (a published one, or a patched copy to check that these tests catch the fault).
     const entry = process.env.BREAKWATER_FLEET_ENTRY ?? builtEntry();
-    // The harness's RESP client, made runnable by the plain-JS workers (Node 20 cannot import .ts).
+    // The examples' RESP client (examples/fleet/resp.ts), made runnable by the plain-JS workers (Node 20 cannot import .ts).
     scratch = mkdtempSync(join(tmpdir(), 'breakwater-fleet-'));
     const resp = join(scratch, 'resp.mjs');
-    const source = readFileSync(join(root, 'test/fleet/harness/resp.ts'), 'utf8');
+    const source = readFileSync(join(root, 'examples/fleet/resp.ts'), 'utf8');
     writeFileSync(resp, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
     all = await Promise.all([
       spawnInstance('i0'),

@@ -11,7 +11,7 @@ import { rateLimitOp, rateLimitReplies, type RateLimitReply, type RateLimitReque
 import { createRedisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/types.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
-import { connect, type RespClient } from './harness/resp.js';
+import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,7 +9,7 @@ import { createStore } from '../../src/store/store.js';
 import type { StoreBackend } from '../../src/store/types.js';
 import { count, counterOps } from './harness/counter-op.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
-import { connect, type RespClient } from './harness/resp.js';
+import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 /** `INFO commandstats` as { command: calls }, and `INFO errorstats` as { error: count }. */
 async function stats(redis: RedisServer): Promise<{ calls: Record<string, number>; errors: Record<string, number> }> {

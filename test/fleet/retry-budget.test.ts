@@ -9,7 +9,7 @@ import { memoryBackend } from '../../src/store/memory.js';
 import { createRedisStore, redisBackend } from '../../src/store/redis.js';
 import type { ScriptOps, StoreBackend } from '../../src/store/types.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
-import { connect, type RespClient } from './harness/resp.js';
+import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@
 // port, and a RESP client that parses every reply type and queues while offline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRedis, startRedis, type RedisServer } from './redis-server.js';
-import { connect, encode, parse } from './resp.js';
+import { connect, encode, parse } from '../../../examples/fleet/resp.js';
 
 describe('resp', () => {
   it('encodes a command as an array of bulk strings', () => {
