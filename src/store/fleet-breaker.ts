@@ -8,7 +8,8 @@
 //   a move of the machine's own (an opening, an ended trial, a hold) is sent at
 //   once, at most one such sync between two periodic ones;
 // - the reply moves the machine where the fleet went (adopt, reset, isolate);
-// - half-open trials need a lease from the store (breaker-op.ts);
+// - half-open trials need a lease from the store (fleet-leases.ts);
+// - isolate() and reset() act on the fleet (fleet-holds.ts);
 // - the timer stops after IDLE ms (5 intervals at least) without a call, so a dropped
 //   breaker is garbage; the view is then stale, and the next call waits for one
 //   sync (bounded by the store's timeout) before it is decided;
@@ -22,6 +23,8 @@ import type { AbortListener, Ctx } from '../internal/context.js';
 import { now } from '../internal/timers.js';
 import { invalid, required } from '../internal/validate.js';
 import type { BreakerReply, BreakerRequest } from './breaker-op.js';
+import { FleetHolds } from './fleet-holds.js';
+import { TrialLeases } from './fleet-leases.js';
 import { FleetTally } from './fleet-tally.js';
 import { Outage } from './outage.js';
 import type { Store, StoreBackend, StoreLink } from './types.js';
@@ -33,19 +36,11 @@ const OWNER = 'CircuitBreaker';
  * garbage soon after.
  */
 const IDLE = 10_000;
-/** A trial's lease after an open wait of 0 (breaker-op.ts). */
-const NO_WAIT_LEASE = 30_000;
 
 /** The breaker's `emit` (protected on the class: the glue is part of the breaker). */
 type Emit = (event: 'storeError' | 'storeRecovered', payload: { error: unknown } | { downtime: number }) => void;
 
 let instances = 0;
-
-/** An isolation hold of the user's: the syncs sent when it was taken, and the machine's hold it keeps. */
-interface Hold {
-  readonly sent: number;
-  release: () => void;
-}
 
 /**
  * One CircuitBreaker's membership of the fleet. See the file's head for what it does.
@@ -66,6 +61,8 @@ export class FleetBreaker implements BreakerFleet {
   readonly #ttl: number;
   readonly #id: string;
   readonly #outage: Outage;
+  readonly #leases = new TrialLeases();
+  readonly #holds: FleetHolds;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The sync in flight: at most one; `#again` sends another when it settles. */
   #busy: Promise<void> | undefined = undefined;
@@ -76,42 +73,15 @@ export class FleetBreaker implements BreakerFleet {
   #urgent = false;
   /** The store failed and has not answered since: the machine runs on its own. */
   #local = false;
-  /** The fleet's generation and resets as of the last reply (-1: none yet, or since an outage). */
+  /** The fleet's generation as of the last reply (-1: none yet, or since an outage). */
   #generation = -1;
-  #resets = -1;
   // To send with the next sync.
   #open = -1;
-  #released = 0;
-  #successes = 0;
   #askLease = false;
-  #holdsChanged = false;
-  #resetting = false;
-  /** The name of this instance's last reset() (sent again until a reply shows it applied). */
-  #resetName = '';
-  /** Isolation holds taken here by the user (not yet released, nor ended by a reset). */
-  readonly #holds = new Set<Hold>();
-  /** Syncs sent so far; the number of the one the last reply answered; that number when the sync in flight was sent. */
-  #sends = 0;
-  #seen = 0;
-  #base = 0;
-  /** The hold this glue keeps on the machine while other instances isolate the fleet. */
-  #remote: (() => void) | undefined = undefined;
-  /**
-   * Leases granted and not yet used, oldest first: for each, the time (this clock) until
-   * which it surely lives (its sync was sent before the store granted it).
-   */
-  readonly #free: number[] = [];
-  /** Of those, the ones granted since the last tick (kept until the next: see #ticked). */
-  #young = 0;
-  /** Leases of trials running; until when the newest of them surely lives. */
-  #trials = 0;
-  #trialEnd = 0;
   /** When the sync in flight was sent. */
   #sentAt = 0;
-  #leases = 0;
-  /** The breaker's own isolate() and reset(), which the glue calls to move it (the instance's are wrapped). */
-  readonly #isolate: () => () => void;
-  readonly #reset: () => void;
+  /** Names given so far (`instance:n`, for leases and resets). */
+  #names = 0;
   /** Ticks in a row without a call. */
   #idle = 0;
   readonly #tick = (): void => this.#ticked();
@@ -135,26 +105,20 @@ export class FleetBreaker implements BreakerFleet {
       // call does, unless holds or a reset are waiting to be sent).
       if (event !== 'storeRecovered') return;
       if (!this.stale) void this.#flush();
-      else if (this.#holdsChanged || this.#resetting) void this.#wake();
+      else if (this.#holds.pending) void this.#wake();
     });
-    // isolate() and reset() act on the fleet: this instance's are carried to it from here.
-    const { isolate, reset } = host;
-    this.#isolate = () => isolate.call(host);
-    this.#reset = () => reset.call(host);
-    host.isolate = () => this.#held();
-    host.reset = () => {
-      this.#cleared();
-      this.#resetName = `${this.#id}:${++this.#leases}`;
-      this.#resetting = this.#holdsChanged = true;
-      this.#want();
-      this.#reset();
-    };
+    // isolate() and reset() act on the fleet: this instance's are carried to it from there.
+    this.#holds = new FleetHolds(host, {
+      name: () => this.#name(),
+      want: () => this.#want(),
+      forget: () => this.#forget(),
+    });
   }
 
   ready(ctx: Ctx): Promise<void> | undefined {
     let wait: Promise<void> | undefined;
     if (this.stale) wait = this.#wake();
-    else if (!this.#local && this.#free.length === 0 && this.#host.state === 'half-open') {
+    else if (!this.#local && this.#leases.none && this.#host.state === 'half-open') {
       // A trial needs a lease. One asked for already, in the sync in flight: its answer decides
       // this call too. Else ask for one (once per interval; calls meanwhile are turned away).
       if (this.#leasing) wait = this.#busy;
@@ -167,75 +131,32 @@ export class FleetBreaker implements BreakerFleet {
   }
 
   lease(): boolean | undefined {
-    if (this.#local) return undefined;
-    const end = this.#free.shift();
-    if (end === undefined) return false;
-    this.#young = Math.min(this.#young, this.#free.length);
-    this.#trialEnd = end;
-    this.#trials++;
-    return true;
+    return this.#local ? undefined : this.#leases.take();
   }
 
   ended(success: boolean): boolean {
-    if (this.#local || this.#trials === 0) return false;
-    // Past its lease (it outlived the open wait) the trial is the fleet's no more: the store
-    // dropped its lease and may have granted it to another instance, whose trial is the one
-    // that counts. Nothing to release (that would end a live lease of this instance's).
-    if (now() >= this.#trialEnd) {
-      this.#trials--;
-      return true;
-    }
-    this.#endTrial();
-    if (success) this.#successes++;
+    if (this.#local || !this.#leases.running) return false;
+    // Past its lease (it outlived the open wait) the trial is the fleet's no more.
+    if (this.#leases.end(success)) return true;
     this.#want();
     return false;
   }
 
   opened(openFor: number): void {
     if (this.#local) return;
-    if (this.#host.state === 'half-open') this.#endTrial();
+    if (this.#host.state === 'half-open') this.#leases.endOne();
     this.#open = openFor;
     this.#want();
   }
 
-  /** The user's isolate(): a hold of this instance's, counted in the fleet's until released. */
-  #held(): () => void {
-    // Counted first: a listener of the move may reset it, which ends this hold too.
-    const hold: Hold = { sent: this.#sends, release: () => {} };
-    this.#holds.add(hold);
-    this.#changed();
-    hold.release = this.#isolate();
-    return () => {
-      // A hold that a reset ended is not counted again.
-      if (this.#holds.delete(hold)) this.#changed();
-      hold.release();
-    };
-  }
-
-  #changed(): void {
-    this.#holdsChanged = true;
-    this.#want();
-  }
-
-  /** A reset (before the machine's): every hold ends, the glue's too; what was counted before it is gone. */
-  #cleared(): void {
-    this.#holds.clear();
-    this.#remote = undefined;
-    this.#forget();
-  }
-
-  /** One of this instance's trials (on a lease of the current generation) ended: its lease goes back. */
-  #endTrial(): boolean {
-    if (this.#trials === 0) return false;
-    this.#trials--;
-    this.#released++;
-    return true;
+  #name(): string {
+    return `${this.#id}:${++this.#names}`;
   }
 
   /** Drops what was to be sent about the current generation. */
   #forget(): void {
     this.#open = -1;
-    this.#released = this.#successes = this.#trials = this.#young = this.#free.length = 0;
+    this.#leases.forget();
     const t = this.tally;
     t.newCalls = t.newFailures = t.newSlow = 0;
   }
@@ -270,20 +191,14 @@ export class FleetBreaker implements BreakerFleet {
   #ticked(): void {
     this.#timer = undefined;
     this.#urgent = false;
-    // A lease nobody used for a whole interval is given back. One granted since the last tick
-    // is kept until the next: calls that come in step with the syncs (each finding one in flight,
-    // its lease on the next) would otherwise see every lease given back before they come.
-    const unused = this.#free.length - this.#young;
-    this.#released += unused;
-    this.#free.splice(0, unused);
-    this.#young = 0;
+    this.#leases.tick();
     const t = this.tally;
     this.#idle = t.active || this.#busy !== undefined ? 0 : this.#idle + 1;
     t.active = false;
     // Holds and a reset still to send keep it going, but not in an outage: they are sent when the
     // store is back (#outage) or at the next call, and a breaker idle in an outage keeps no timer.
-    const pending = !this.#local && (this.#holdsChanged || this.#resetting);
-    if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#released === 0 && !pending) {
+    const pending = !this.#local && this.#holds.pending;
+    if (this.#idle >= this.#idleTicks && t.newCalls === 0 && this.#open === -1 && this.#leases.released === 0 && !pending) {
       // Idle: the timer stops here, and the view is stale until the next call syncs.
       this.stale = true;
       return;
@@ -319,13 +234,10 @@ export class FleetBreaker implements BreakerFleet {
   #take(): BreakerRequest {
     const t = this.tally;
     const o = this.#o;
-    const lease = this.#askLease ? `${this.#id}:${++this.#leases}` : '';
-    // Holds the store has not had yet (taken after the sync answered last was sent): they stand
-    // if the store had a reset this instance has not seen yet, which ended the others.
-    const base = (this.#base = this.#seen);
-    let fresh = 0;
-    for (const hold of this.#holds) if (hold.sent >= base) fresh++;
-    this.#sends++;
+    const leases = this.#leases;
+    const holds = this.#holds;
+    const lease = this.#askLease ? this.#name() : '';
+    const fresh = holds.sending();
     const q: BreakerRequest = {
       instance: this.#id,
       generation: this.#generation,
@@ -333,16 +245,16 @@ export class FleetBreaker implements BreakerFleet {
       failures: t.newFailures,
       slow: t.newSlow,
       bucket: this.#bucket,
-      released: this.#released,
-      successes: this.#successes,
+      released: leases.released,
+      successes: leases.successes,
       successThreshold: o.successThreshold,
       open: this.#open,
       lease,
       maxTrials: o.halfOpenMaxCalls,
-      holds: this.#holdsChanged ? this.#holds.size : -1,
+      holds: holds.holds,
       fresh,
-      resets: this.#resets,
-      reset: this.#resetting ? this.#resetName : '',
+      resets: holds.resets,
+      reset: holds.resetName,
       ttl: this.#ttl,
     };
     // Sent: the fleet's counts include them from now on.
@@ -351,26 +263,25 @@ export class FleetBreaker implements BreakerFleet {
     t.fleetSlow += t.newSlow;
     t.newCalls = t.newFailures = t.newSlow = 0;
     this.#open = -1;
-    this.#released = this.#successes = 0;
-    this.#askLease = this.#holdsChanged = this.#resetting = false;
+    leases.sent();
+    holds.sent();
+    this.#askLease = false;
     return q;
   }
 
   #failed(q: BreakerRequest, error: unknown): void {
     // What the sync carried may or may not have been applied: counts, trials and an opening are
     // not sent again (they could count twice). Holds and a reset are, their outcome is the same.
-    if (q.holds !== -1) this.#holdsChanged = true;
-    if (q.reset !== '') this.#resetting = true;
+    this.#holds.failed(q);
     this.#local = true;
     this.stale = false;
     this.#generation = -1; // the first reply after the outage replaces the machine's state
-    this.#trials = this.#young = this.#free.length = 0;
+    this.#leases.drop();
     this.tally.shared = false;
     this.#outage.failed(error);
   }
 
   #answered(q: BreakerRequest, reply: BreakerReply): void {
-    this.#seen = this.#sends;
     this.#local = false;
     this.stale = false;
     const moved = reply.generation !== this.#generation;
@@ -379,11 +290,9 @@ export class FleetBreaker implements BreakerFleet {
       this.#generation = reply.generation;
       this.#forget();
     }
-    if (reply.leased) {
-      this.#free.push(this.#sentAt + (reply.openFor > 0 ? reply.openFor : NO_WAIT_LEASE));
-      this.#young++;
-    }
-    this.#apply(q, reply, moved);
+    if (reply.leased) this.#leases.granted(this.#sentAt, reply.openFor);
+    this.#holds.answered(q, reply);
+    this.#move(reply, moved);
     const t = this.tally;
     t.shared = this.#bucket > 0;
     t.fleetCalls = reply.calls;
@@ -410,46 +319,16 @@ export class FleetBreaker implements BreakerFleet {
     this.#want();
   }
 
-  /** Moves the machine where the fleet went. */
-  #apply(q: BreakerRequest, reply: BreakerReply, moved: boolean): void {
-    const host = this.#host;
-    if (reply.resets !== this.#resets) {
-      // A reset elsewhere (not the first state seen) ends every hold here too. One that this
-      // sync carried is always applied, after any other: the state is then as this one left it.
-      const first = this.#resets === -1;
-      this.#resets = reply.resets;
-      if (q.reset === '' && !first) {
-        // It ended the holds the store had of this instance's (those sent before the sync answered
-        // last); those taken since stand (the store counted them after it, as `fresh`).
-        const base = this.#base;
-        let kept = 0;
-        for (const hold of this.#holds) if (hold.sent >= base) kept++;
-        if (kept === 0) {
-          this.#cleared();
-          this.#reset();
-        } else {
-          for (const hold of this.#holds) {
-            if (hold.sent < base) {
-              this.#holds.delete(hold);
-              hold.release();
-            }
-          }
-        }
-      }
-    }
-    if (reply.others > 0) this.#remote ??= this.#isolate();
-    else if (this.#remote !== undefined) {
-      const release = this.#remote;
-      this.#remote = undefined;
-      release();
-    }
+  /** Moves the machine where the fleet went (after the holds: a reset elsewhere may have moved it). */
+  #move(reply: BreakerReply, moved: boolean): void {
     if (!moved) return;
+    const host = this.#host;
     const state = host.state;
     // Isolated here: the fleet is, or soon will be (this instance's holds are on their way).
     // Open here: its wait stands (a few ms from the fleet's). Half-open here and there: nothing to move.
     if (reply.open) {
       if (state === 'closed' || (state === 'half-open' && reply.wait > 0)) host.adopt(now() + reply.wait, reply.openFor, reply.opens);
-    } else if (state === 'open' || state === 'half-open') this.#reset();
+    } else if (state === 'open' || state === 'half-open') this.#holds.reset();
   }
 }
 
