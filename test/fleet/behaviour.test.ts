@@ -18,7 +18,8 @@ import {
   type Store,
   type StoreBackend,
 } from '../../src/index.js';
-import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
+import { gated } from './harness/gated.js';
+import { allKeys, describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
 import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 type Fault = 'ok' | 'error' | 'hang';
@@ -63,18 +64,12 @@ function switchable(base: StoreBackend): { backend: StoreBackend; control: Omit<
   let mode: Fault = 'ok';
   let calls = 0;
   const injected = new Error('injected store failure');
-  const gate = <R>(run: () => Promise<R>): Promise<R> => {
+  const backend = gated(base, (run) => {
     calls++;
     if (mode === 'error') return Promise.reject(injected);
-    if (mode === 'hang') return new Promise<R>(() => {});
+    if (mode === 'hang') return new Promise(() => {});
     return run();
-  };
-  const backend: StoreBackend = {
-    rateLimit: (key, request) => gate(() => base.rateLimit(key, request)),
-    breaker: (key, request) => gate(() => base.breaker(key, request)),
-    budget: (key, request) => gate(() => base.budget(key, request)),
-    ping: () => gate(() => base.ping()),
-  };
+  });
   return {
     backend,
     control: {
@@ -153,16 +148,7 @@ function redisEngine(): Engine {
       };
     },
     advance: (ms) => sleep(ms),
-    async keys() {
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = (await redis.command('SCAN', cursor, 'COUNT', 1000)) as [string, string[]];
-        cursor = next;
-        keys.push(...batch);
-      } while (cursor !== '0');
-      return Promise.all(keys.map(async (key) => ({ key, pttl: (await redis.command('PTTL', key)) as number })));
-    },
+    keys: async () => [...(await allKeys(redis))].map(([key, pttl]) => ({ key, pttl })),
   };
 }
 

@@ -20,6 +20,7 @@ import {
 import { breakerOp } from '../../src/store/breaker-op.js';
 import { keyNames } from '../../src/store/store.js';
 import { MemoryKVImpl } from '../../src/store/memory.js';
+import { gated } from './harness/gated.js';
 import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
 import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
@@ -30,16 +31,14 @@ const ok = (): string => 'ok';
 function tapped(engine: StoreBackend, timeout = 50) {
   let mode: 'ok' | 'error' | 'hang' = 'ok';
   const ops: { at: number; request: BreakerRequest }[] = [];
-  const gate = <R>(run: () => Promise<R>): Promise<R> =>
-    mode === 'error' ? Promise.reject(new Error('store down')) : mode === 'hang' ? new Promise<R>(() => {}) : run();
+  const switched = gated(engine, (run) => (mode === 'error' ? Promise.reject(new Error('store down')) : mode === 'hang' ? new Promise(() => {}) : run()));
+  // Every breaker op is logged, the ones the switch fails or holds too.
   const backend: StoreBackend = {
-    rateLimit: (key, q) => gate(() => engine.rateLimit(key, q)),
+    ...switched,
     breaker: (key, q) => {
       ops.push({ at: performance.now(), request: q });
-      return gate(() => engine.breaker(key, q));
+      return switched.breaker(key, q);
     },
-    budget: (key, q) => gate(() => engine.budget(key, q)),
-    ping: () => gate(() => engine.ping()),
   };
   return { store: createStore(backend, { timeout }), ops, fault: (m: typeof mode) => (mode = m) };
 }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { builtEntry, cleanUp, root } from '../reliability/fixtures/built-entry.js';
-import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
+import { allKeys, describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
 
 const WORKER = join(root, 'test/fleet/workers/fleet-worker.mjs');
 const SKEW = join(root, 'test/fleet/workers/skew.mjs');
@@ -147,14 +147,9 @@ describeRedis('a fleet of processes on one redis-server', () => {
 
   /** Every key on the server: it has the prefix, a hash tag naming a policy key, and a TTL. */
   async function checkKeys(label: string): Promise<void> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = (await redis.command('SCAN', cursor, 'COUNT', 1000)) as [string, string[]];
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    const ttls = await Promise.all(keys.map((k) => redis.command('PTTL', k) as Promise<number>));
+    const onServer = await allKeys(redis);
+    const keys = [...onServer.keys()];
+    const ttls = [...onServer.values()];
     const bad = keys.filter((k, i) => !k.startsWith('breakwater:') || !usedKeys.has(hashTag(k) ?? '') || !(ttls[i]! > 0));
     console.log(`[fleet ${label}] ${keys.length} keys on the server, every one prefixed and expiring: ${bad.length === 0}; longest TTL ${Math.max(0, ...ttls)} ms`);
     expect(keys.length).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import { redisBackend, createRedisStore } from '../../src/store/redis.js';
 import { createStore } from '../../src/store/store.js';
 import type { StoreBackend } from '../../src/store/types.js';
 import { count, counterOps } from './harness/counter-op.js';
-import { describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
+import { allKeys, describeRedis, startRedis, type RedisServer } from './harness/redis-server.js';
 import { connect, type RespClient } from '../../examples/fleet/resp.js';
 
 /** `INFO commandstats` as { command: calls }, and `INFO errorstats` as { error: count }. */
@@ -19,18 +19,6 @@ async function stats(redis: RedisServer): Promise<{ calls: Record<string, number
   for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
   for (const m of text.matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[m[1]!] = Number(m[2]);
   return { calls, errors };
-}
-
-/** Every key on the server, with its PTTL. */
-async function allKeys(redis: RedisServer): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  let cursor = '0';
-  do {
-    const [next, keys] = (await redis.command('SCAN', cursor, 'COUNT', 1000)) as [string, string[]];
-    cursor = next;
-    for (const key of keys) out.set(key, (await redis.command('PTTL', key)) as number);
-  } while (cursor !== '0');
-  return out;
 }
 
 /** Every integer in a reply as a string and every nil as undefined, as some clients give them. */

@@ -6,7 +6,8 @@
 // instance's share allows (the contract's bound: "over-admission bounded by what the local
 // fallback allows").
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryStore, createStore, RateLimiter, type StoreBackend } from '../../src/index.js';
+import { createMemoryStore, createStore, RateLimiter } from '../../src/index.js';
+import { gated } from './harness/gated.js';
 
 describe('review: a flapping store and the local fallback', () => {
   beforeEach(() => void vi.useFakeTimers());
@@ -17,13 +18,7 @@ describe('review: a flapping store and the local fallback', () => {
     const t0 = Date.now();
     // Down for 150 ms of every 400 ms.
     const down = (): boolean => (Date.now() - t0) % 400 >= 250;
-    const gate = <R>(run: () => Promise<R>): Promise<R> => (down() ? Promise.reject(new Error('ETIMEDOUT')) : run());
-    const backend: StoreBackend = {
-      rateLimit: (key, q) => gate(() => engine.rateLimit(key, q)),
-      breaker: (key, q) => gate(() => engine.breaker(key, q)),
-      budget: (key, q) => gate(() => engine.budget(key, q)),
-      ping: () => gate(() => engine.ping()),
-    };
+    const backend = gated(engine, (run) => (down() ? Promise.reject(new Error('ETIMEDOUT')) : run()));
     const store = createStore(backend, { timeout: 50 });
     const limit = 10;
     const seconds = 4;

@@ -5,7 +5,8 @@
 // 50 ms, syncInterval 100, a store answering in 45 ms — every lease the fleet grants is given
 // back and no trial ever runs: the circuit stays half-open, rejecting everything, for good.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, createMemoryStore, createStore, type StoreBackend } from '../../src/index.js';
+import { CircuitBreaker, createMemoryStore, createStore } from '../../src/index.js';
+import { gated } from './harness/gated.js';
 
 describe('review: half-open trials on a store answering in half a sync interval', () => {
   beforeEach(() => void vi.useFakeTimers());
@@ -13,13 +14,7 @@ describe('review: half-open trials on a store answering in half a sync interval'
 
   it('a steady caller gets a trial within a few sync intervals of half-open', async () => {
     const engine = createMemoryStore().link.backend;
-    const slow = <R>(run: () => Promise<R>): Promise<R> => new Promise((r) => setTimeout(r, 45)).then(run);
-    const backend: StoreBackend = {
-      rateLimit: (key, q) => slow(() => engine.rateLimit(key, q)),
-      breaker: (key, q) => slow(() => engine.breaker(key, q)),
-      budget: (key, q) => slow(() => engine.budget(key, q)),
-      ping: () => engine.ping(),
-    };
+    const backend = gated(engine, (run) => new Promise((r) => setTimeout(r, 45)).then(run));
     const store = createStore(backend, { timeout: 50 });
     const b = new CircuitBreaker({ failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 1, syncInterval: 100, store, key: 'starve' });
     const tripped = b.execute(() => Promise.reject(new Error('boom'))).catch(() => {});

@@ -5,7 +5,8 @@
 // second sync to ask for a lease again. On a store that answers just inside its timeout the
 // call waits about twice the timeout before it is turned away.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokenCircuitError, CircuitBreaker, createMemoryStore, createStore, type StoreBackend } from '../../src/index.js';
+import { BrokenCircuitError, CircuitBreaker, createMemoryStore, createStore } from '../../src/index.js';
+import { gated } from './harness/gated.js';
 
 describe('review: a stale breaker meeting a busy half-open fleet on a slow store', () => {
   beforeEach(() => void vi.useFakeTimers());
@@ -14,13 +15,7 @@ describe('review: a stale breaker meeting a busy half-open fleet on a slow store
   it('waits at most the store timeout before it is decided', async () => {
     const engine = createMemoryStore().link.backend;
     const TIMEOUT = 50;
-    const slow = <R>(run: () => Promise<R>): Promise<R> => new Promise((r) => setTimeout(r, 45)).then(run);
-    const backend: StoreBackend = {
-      rateLimit: (key, q) => slow(() => engine.rateLimit(key, q)),
-      breaker: (key, q) => slow(() => engine.breaker(key, q)),
-      budget: (key, q) => slow(() => engine.budget(key, q)),
-      ping: () => engine.ping(),
-    };
+    const backend = gated(engine, (run) => new Promise((r) => setTimeout(r, 45)).then(run));
     const store = createStore(backend, { timeout: TIMEOUT });
     const make = () => new CircuitBreaker({ failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 1, syncInterval: 100, store, key: 'h' });
     const a = make();

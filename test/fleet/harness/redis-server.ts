@@ -11,7 +11,7 @@
 //     ...
 //   });
 import { describe, it } from 'vitest';
-import { REDIS_SERVER, redisServerVersion } from '../../../examples/fleet/redis-server.js';
+import { REDIS_SERVER, redisServerVersion, type LocalRedis as RedisServer } from '../../../examples/fleet/redis-server.js';
 
 export { REDIS_SERVER, startRedisServer as startRedis, type LocalRedis as RedisServer } from '../../../examples/fleet/redis-server.js';
 
@@ -36,4 +36,17 @@ export function describeRedis(name: string, fn: () => void): void {
     console.warn(`skipping "${name}": ${REDIS_SERVER} not found (apt-get install -y redis-server); with CI set this fails`);
     describe.skip(name, fn);
   }
+}
+
+/** Every key on the server (SCAN), with its PTTL. */
+export async function allKeys(redis: RedisServer): Promise<Map<string, number>> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = (await redis.command('SCAN', cursor, 'COUNT', 1000)) as [string, string[]];
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  const ttls = await Promise.all(keys.map((key) => redis.command('PTTL', key) as Promise<number>));
+  return new Map(keys.map((key, i) => [key, ttls[i]!]));
 }
