@@ -1,5 +1,6 @@
 // The harness itself: a server that starts, pauses, dies and comes back on its
 // port, and a RESP client that parses every reply type and queues while offline.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRedis, startRedis, type RedisServer } from './redis-server.js';
 import { connect, encode, parse } from '../../../examples/fleet/resp.js';
@@ -21,6 +22,23 @@ describe('resp', () => {
     expect(values).toEqual(['OK', new Error('NOSCRIPT No matching script'), 42, 'abc', null, [1, null, ['x']], null]);
     expect(typeof parse(Buffer.from('$3\r\nab'), 0)).toBe('symbol');
     expect(typeof parse(Buffer.from('*2\r\n:1\r\n'), 0)).toBe('symbol');
+  });
+});
+
+describe('resp client', () => {
+  it('fails what is in flight when the server answers with something that is not RESP, and throws nothing', async () => {
+    const server = createServer((socket) => socket.on('data', () => socket.write('?what\r\n')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const c = connect((server.address() as AddressInfo).port);
+    try {
+      await expect(c.send('PING')).rejects.toThrow('resp: unexpected reply type "?"');
+      // The connection is dropped; the next command connects again (and meets the same answer).
+      while (c.connected) await new Promise((r) => setTimeout(r, 5));
+      await expect(c.send('PING')).rejects.toThrow('resp: unexpected reply type "?"');
+    } finally {
+      c.close();
+      server.close();
+    }
   });
 });
 
