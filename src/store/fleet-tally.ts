@@ -1,5 +1,10 @@
-// The window a fleet CircuitBreaker judges its rates on (see fleet-breaker.ts).
+// The window a fleet CircuitBreaker judges its rates on (part of
+// fleet-breaker.ts): the machine records into it as into its own, and with a
+// time window its rates are the fleet's. Apart from the glue so that the
+// counts, what of them is still to send, and the fleet's rates read in one place.
+import type { ResolvedOptions } from '../breaker/options.js';
 import { FAILED, type CallWindow, type WindowSnapshot } from '../breaker/window.js';
+import type { BreakerReply } from './breaker-op.js';
 
 /**
  * The window a fleet breaker judges rates on. It records into the breaker's
@@ -23,6 +28,41 @@ export class FleetTally implements CallWindow {
   newSlow = 0;
 
   constructor(readonly own: CallWindow) {}
+
+  /** A tick of the sync: whether a call ended or was rejected since the last one. */
+  tick(): boolean {
+    const active = this.active;
+    this.active = false;
+    return active;
+  }
+
+  /** This instance's counts were sent: the fleet's include them from now on. */
+  sent(): void {
+    this.fleetCalls += this.newCalls;
+    this.fleetFailures += this.newFailures;
+    this.fleetSlow += this.newSlow;
+    this.newCalls = this.newFailures = this.newSlow = 0;
+  }
+
+  /** The counts not sent yet belong to a generation gone by: void. */
+  forget(): void {
+    this.newCalls = this.newFailures = this.newSlow = 0;
+  }
+
+  /** The fleet's counts as the store answered them (in force with a time window: `shared`). */
+  replied(reply: BreakerReply, shared: boolean): void {
+    this.shared = shared;
+    this.fleetCalls = reply.calls;
+    this.fleetFailures = reply.failures;
+    this.fleetSlow = reply.slow;
+  }
+
+  /** The rates are past a threshold of `o`'s (as the machine judges its own window at each failure). */
+  tripped(o: ResolvedOptions): boolean {
+    const calls = this.calls;
+    const over = (n: number, rate: number | undefined): boolean => rate !== undefined && n / calls >= rate;
+    return calls >= o.minimumCalls && (over(this.failures, o.failureRate) || over(this.slow, o.slowRate));
+  }
 
   get calls(): number {
     return this.shared ? this.fleetCalls + this.newCalls : this.own.calls;
