@@ -1,11 +1,17 @@
+// A RateLimiter's fleet side, reached as store.fleet.limiter(...) so that a
+// limiter without a store carries none of it: each call's decision in the
+// store (rate-limit-op.ts), a deny cache that turns calls away here until the
+// refused token is due, a heartbeat that tells this instance its share of the
+// limit, and `onStoreError` in an outage (the 'local' bucket: local-bucket.ts).
 import { RateLimitedError } from '../errors.js';
 import { runNext, sleep, type Ctx, type Next } from '../internal/context.js';
 import { now } from '../internal/timers.js';
 import { ABOVE, INTEGER, numberOption } from '../internal/validate.js';
 import type { RateLimiterOptions } from '../rate-limiter.js';
+import { LocalBucket, shareOf } from './local-bucket.js';
 import { Outage } from './outage.js';
-import { rateLimitOp, retargeted, type RateLimitReply, type RateLimitRequest } from './rate-limit-op.js';
-import type { MemoryKV, StoreBackend, StoreLink } from './types.js';
+import type { RateLimitReply, RateLimitRequest } from './rate-limit-op.js';
+import type { StoreBackend, StoreLink } from './types.js';
 
 /** What a fleet `RateLimiter` does when its store fails. */
 export type OnStoreError = NonNullable<RateLimiterOptions['onStoreError']>;
@@ -25,57 +31,9 @@ function heartbeatWindow(interval: number): number {
   return Math.max(3 * interval, 10_000);
 }
 
-/** This instance's share of `limit` among `instances`: at least 1. */
-function shareOf(limit: number, instances: number): number {
-  return Math.max(1, Math.floor(limit / instances));
-}
-
 /** Whether a backend's reply can be read as a RateLimitReply (a backend of the user's own may answer anything). */
 function readable(reply: RateLimitReply | null | undefined): boolean {
   return typeof reply === 'object' && reply !== null && typeof reply.admitted === 'boolean' && Number.isFinite(reply.wait) && reply.wait >= 0 && Number.isFinite(reply.remaining);
-}
-
-const LOCAL_KEYS = ['', ''];
-
-/**
- * The 'local' fallback's bucket: the store's own decision (the script's memory
- * twin, reservations and all) on this process's monotonic clock, for this
- * instance's share of `limit`. One for the limiter's lifetime, made at its
- * first outage: between outages it refills on time by itself, as the fleet's
- * bucket does, so a store that flaps hands out no fresh burst at each outage.
- * When the share changes (instances came or left) it keeps how far from full
- * it is.
- */
-class LocalBucket implements MemoryKV {
-  #tat: unknown = undefined;
-  #request: RateLimitRequest;
-
-  constructor(limit: number, interval: number, maxWait: number) {
-    this.#request = { limit, interval, maxWait, instance: '', window: 1 };
-  }
-
-  get<T>(): T | undefined {
-    return this.#tat as T | undefined;
-  }
-
-  set(_key: string, value: unknown): void {
-    this.#tat = value;
-  }
-
-  delete(): void {
-    this.#tat = undefined;
-  }
-
-  /** One token, now or reserved within maxWait; or when it is due. */
-  take(): RateLimitReply {
-    return rateLimitOp.memory(this, LOCAL_KEYS, this.#request, now());
-  }
-
-  share(limit: number): void {
-    if (limit === this.#request.limit) return;
-    this.#request = { ...this.#request, limit };
-    this.#tat = retargeted(this.#tat);
-  }
 }
 
 /**
