@@ -26,9 +26,6 @@ import { rateLimitArgs, rateLimitReply, RATE_LIMIT_LUA } from './rate-limit-lua.
 import { rateLimitMemory } from './rate-limit-memory.js';
 import type { ScriptOp } from './types.js';
 
-// The Redis store batches decisions with it, and tests read replies with it: here too, with the op.
-export { rateLimitReplies } from './rate-limit-lua.js';
-
 /**
  * What an instance asks of the store: take one token from the bucket of the
  * request's key, now or, when it is due within `maxWait`, as a reservation.

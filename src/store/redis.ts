@@ -1,5 +1,6 @@
 import { builtinOps, keyNames, storeOf, timeoutOption } from './store.js';
-import { rateLimitOp, rateLimitReplies, type RateLimitReply, type RateLimitRequest } from './rate-limit-op.js';
+import { rateLimitReplies } from './rate-limit-lua.js';
+import { rateLimitOp, type RateLimitReply, type RateLimitRequest } from './rate-limit-op.js';
 import type { ScriptOp, ScriptOps, Store, StoreBackend } from './types.js';
 import { invalid, objectOptions, required } from '../internal/validate.js';
 
