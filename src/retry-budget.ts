@@ -34,9 +34,13 @@ export interface RetryBudgetOptions {
    * spend one retry (the floor if smaller) plus `ratio` × its own first
    * attempts, not a floor of its own. When the store fails, the budget decides
    * on its own counts until it answers again.
+   * @default undefined (a budget of this process's own)
    */
   readonly store?: Store | undefined;
-  /** The fleet budget's name in the store; required with `store`. */
+  /**
+   * The fleet budget's name in the store: a non-empty string, required with `store`.
+   * @default undefined
+   */
   readonly key?: string | undefined;
 }
 
