@@ -27,6 +27,9 @@ export const VALUE_EXPORTS = [
   'resilientFetch',
   'HttpStatusError',
   'isFailureResponse',
+  'createStore',
+  'createRedisStore',
+  'createMemoryStore',
 ];
 
 /** Internals that must never leak out of the package root. */
