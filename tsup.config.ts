@@ -41,6 +41,7 @@ const MANGLED: Readonly<Record<string, string | undefined>> = {
   timer: 'c',
   since: 'X',
   rejection: 'K',
+  stopsOnAdmit: 'aa',
   // breaker/options.ts, window.ts
   failureRate: 'w',
   slowRate: 'F',

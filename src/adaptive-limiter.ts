@@ -156,13 +156,9 @@ export class AdaptiveLimiter extends SlotPolicy<AdaptiveLimiterEvents> {
     // A free slot implies an empty queue: every change of the limit or the count drains the queue first.
     if (this.#running < this.#limit) {
       this.#running++;
-      if (this.listeners.admitted !== undefined) {
-        this.emit('admitted', { waited: 0 }); // built only for a listener
-        // A listener that aborted the call stops it before `fn` starts.
-        if (ctx.aborted) {
-          this.#release();
-          return Promise.reject(ctx.reason);
-        }
+      if (this.stopsOnAdmit(ctx)) {
+        this.#release();
+        return Promise.reject(ctx.reason);
       }
       return this.#start(ctx, next);
     }

@@ -97,13 +97,9 @@ export class Bulkhead extends SlotPolicy<BulkheadEvents> {
     // A free slot implies an empty queue: slots are handed to waiters, never freed under them.
     if (this.#running < this.maxConcurrent) {
       this.#running++;
-      if (this.listeners.admitted !== undefined) {
-        this.emit('admitted', { waited: 0 }); // built only for a listener
-        // A listener that aborted the call stops it before `fn` starts.
-        if (ctx.aborted) {
-          this.#release();
-          return Promise.reject(ctx.reason);
-        }
+      if (this.stopsOnAdmit(ctx)) {
+        this.#release();
+        return Promise.reject(ctx.reason);
       }
       // The slot is released (or handed on) when the call settles.
       return runNext(next, ctx).then(this.#settledValue, this.#settledError);

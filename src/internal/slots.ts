@@ -58,6 +58,16 @@ export abstract class SlotPolicy<E extends { rejected: Rejection; admitted: Admi
   }
 
   /**
+   * @internal A call took a free slot: tells `admitted` listeners (the payload is built only
+   * for one) and returns whether one of them aborted the call, which then must not start.
+   */
+  protected stopsOnAdmit(ctx: Ctx): boolean {
+    if (this.listeners.admitted === undefined) return false;
+    this.emit('admitted', { waited: 0 } as E['admitted']);
+    return ctx.aborted;
+  }
+
+  /**
    * @internal The oldest waiter, out of the queue and no longer listening or timed, which the
    * caller starts at once (`admitted` is emitted for it); `undefined` if none.
    */
