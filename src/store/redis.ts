@@ -211,7 +211,7 @@ export function redisBackend(send: RedisSend, prefix: string, ops: ScriptOps = b
 }
 
 /** `options` checked: `send` a function, `prefix` a string, `timeout` a finite number above 0. @internal */
-export function redisOptions(options: RedisStoreOptions): { send: RedisSend; prefix: string; timeout: number } {
+function redisOptions(options: RedisStoreOptions): { send: RedisSend; prefix: string; timeout: number } {
   const owner = 'createRedisStore';
   if (options === undefined) required(owner, 'send');
   const o = objectOptions<RedisStoreOptions>(owner, options, 'send prefix timeout');
